@@ -1,0 +1,72 @@
+# Switchboard: build the dynamic module against Debian's nginx, run the
+# default config, test, and benchmark. `make run` and `make test` are the
+# two commands the README starts with.
+
+SHELL       := /bin/bash
+NGX_SRC     ?= /usr/share/nginx/src
+BUILD       := build
+NGX_BUILD   := $(BUILD)/nginx
+MODULE      := $(NGX_BUILD)/objs/ngx_http_switchboard_module.so
+DEB_PKGS    := nginx nginx-dev libjansson-dev liblmdb-dev lmdb-utils libssl-dev gcc make perl
+BENCH_PKGS  := wrk libnginx-mod-nchan
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+SOURCES     := $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h) config
+CORE_SRCS   := $(wildcard src/core/*.c)
+UNIT_TESTS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/*.c))
+SAN_FLAGS   := --with-cc-opt="-fsanitize=address$(comma)undefined -fno-omit-frame-pointer" --with-ld-opt="-fsanitize=address$(comma)undefined"
+comma       := ,
+CFLAGS_CORE := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc/core
+
+.PHONY: all deps run test unit prove bench clean token
+
+all: $(MODULE)
+
+# Installs only what is missing (apt-get, with sudo when not root).
+deps:
+	@missing=$$(for p in $(DEB_PKGS) $(EXTRA_PKGS); do \
+	    dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing: $$missing"; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(NGX_BUILD)/Makefile: config | deps
+	rm -rf $(NGX_BUILD) && mkdir -p $(BUILD)
+	cp -r $(NGX_SRC) $(NGX_BUILD)
+	cd $(NGX_BUILD) && . ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" --add-dynamic-module=$(CURDIR) \
+	    $(if $(SANITIZE),$(SAN_FLAGS)) \
+	    > configure.log 2>&1 || { tail -30 configure.log; exit 1; }
+
+$(MODULE): $(NGX_BUILD)/Makefile $(SOURCES)
+	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
+
+run: $(MODULE)
+	@mkdir -p var/logs var/store var/body
+	@[ -f var/jwt.secret ] || head -c 32 /dev/urandom | base64 > var/jwt.secret
+	@echo "Switchboard on http://127.0.0.1:8080 (Ctrl-C stops it)"
+	@echo "mint a token:  bin/sb-token --secret var/jwt.secret --sub admin --role admin"
+	@echo "then try:      curl -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:8080/admin/groups/default"
+	nginx -p $(CURDIR)/var -c $(CURDIR)/conf/switchboard.conf \
+	    -g "daemon off; load_module $(CURDIR)/$(MODULE);"
+
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) t/unit/tap.h | deps
+	@mkdir -p $(BUILD)/unit
+	$(CC) $(CFLAGS_CORE) -It/unit -o $@ $< $(CORE_SRCS) -llmdb -ljansson -lcrypto
+
+unit: $(UNIT_TESTS)
+	prove --exec '' $(UNIT_TESTS)
+
+test: $(MODULE) unit
+	SB_MODULE=$(CURDIR)/$(MODULE) prove -r t
+
+bench: $(MODULE)
+	@$(MAKE) -s deps EXTRA_PKGS="$(BENCH_PKGS)"
+	perl bench/run.pl $(CURDIR)/$(MODULE)
+
+token:
+	@bin/sb-token $(ARGS)
+
+clean:
+	rm -rf $(BUILD)

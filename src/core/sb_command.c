@@ -1,0 +1,593 @@
+/* Commands: validated outside any transaction (sb_cmd_parse), then applied
+ * in one group-committed write transaction, each in a nested one. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sb_internal.h"
+
+
+static int
+sb_parse_text(json_t *body, sb_cmd_t *cmd, sb_result_t *err)
+{
+    json_t  *text = json_object_get(body, "text");
+    size_t   len;
+
+    if (text == NULL) {
+        sb_result_error(err, 400, "missing_field", "\"text\" is required");
+        return -1;
+    }
+    if (!json_is_string(text)) {
+        sb_result_error(err, 400, "bad_type", "\"text\" must be a string");
+        return -1;
+    }
+    len = json_string_length(text);
+    if (len == 0) {
+        sb_result_error(err, 400, "empty_text", "\"text\" is empty");
+        return -1;
+    }
+    if (len > SB_TEXT_MAX) {
+        sb_result_error(err, 413, "text_too_long",
+                        "\"text\" is over %d bytes", SB_TEXT_MAX);
+        return -1;
+    }
+    cmd->text = strdup(json_string_value(text));
+    return cmd->text ? 0 : -1;
+}
+
+
+static int
+sb_parse_availability(json_t *body, sb_cmd_t *cmd, const sb_config_t *cfg,
+    sb_result_t *err)
+{
+    json_t  *klass = json_object_get(body, "class");
+    json_t  *avail = json_object_get(body, "available");
+
+    if (klass == NULL || avail == NULL) {
+        sb_result_error(err, 400, "missing_field",
+                        "\"class\" and \"available\" are required");
+        return -1;
+    }
+    if (!json_is_string(klass) || !json_is_boolean(avail)) {
+        sb_result_error(err, 400, "bad_type",
+                        "\"class\" must be a string, \"available\" a boolean");
+        return -1;
+    }
+    if (strcmp(json_string_value(klass), "all") == 0) {
+        cmd->klass = -1;
+    } else {
+        cmd->klass = sb_class_find(cfg, json_string_value(klass),
+                                   json_string_length(klass));
+        if (cmd->klass < 0) {
+            sb_result_error(err, 422, "unknown_class",
+                            "no slot class named \"%s\"",
+                            json_string_value(klass));
+            return -1;
+        }
+    }
+    cmd->available = json_is_true(avail);
+    return 0;
+}
+
+
+int
+sb_cmd_parse(sb_cmd_t *cmd, const sb_config_t *cfg, const char *body,
+    size_t len, sb_result_t *err)
+{
+    json_t        *json = NULL;
+    json_error_t   jerr;
+    int            rc = 0;
+
+    if (len > 0 || cmd->type == SB_CMD_VISITOR_MESSAGE
+        || cmd->type == SB_CMD_AGENT_MESSAGE
+        || cmd->type == SB_CMD_AVAILABILITY || cmd->type == SB_CMD_PUT_AGENT
+        || cmd->type == SB_CMD_PUT_GROUP)
+    {
+        json = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (json == NULL) {
+            sb_result_error(err, 400, "malformed_json", "%s (at byte %d)",
+                            jerr.text, jerr.position);
+            return -1;
+        }
+        if (!json_is_object(json)) {
+            json_decref(json);
+            sb_result_error(err, 400, "not_an_object",
+                            "the body must be a JSON object");
+            return -1;
+        }
+    }
+
+    switch (cmd->type) {
+
+    case SB_CMD_VISITOR_MESSAGE:
+    case SB_CMD_AGENT_MESSAGE:
+        rc = sb_parse_text(json, cmd, err);
+        break;
+
+    case SB_CMD_AVAILABILITY:
+        rc = sb_parse_availability(json, cmd, cfg, err);
+        break;
+
+    case SB_CMD_PUT_AGENT:
+    case SB_CMD_PUT_GROUP:
+        cmd->body = json;
+        json = NULL;
+        rc = sb_admin_validate(cmd, cfg, err);
+        break;
+
+    default:
+        break;
+    }
+
+    json_decref(json);
+    return rc;
+}
+
+
+void
+sb_cmd_free(sb_cmd_t *cmd)
+{
+    free(cmd->text);
+    cmd->text = NULL;
+    json_decref(cmd->body);
+    cmd->body = NULL;
+}
+
+
+static int
+sb_idem_key(sb_ctx_t *cx, sb_key_t *k, const char *scope, const char *a,
+    const char *b, const char *idem)
+{
+    sb_key_init(k, cx->tenant);
+    sb_key_str(k, scope);
+    sb_key_str(k, a);
+    sb_key_str(k, b);
+    sb_key_str(k, idem);
+    return k->overflow;
+}
+
+
+/* R21: a replayed key answers with the message stored the first time. */
+static int
+sb_idem_replay(sb_ctx_t *cx, sb_key_t *k, const char *wrap,
+    sb_result_t *res)
+{
+    json_t      *ref, *msg;
+    sb_key_t     mk;
+    const char  *conv;
+    int          rc;
+
+    rc = sb_rec_get(cx->txn, cx->st->db[SB_DB_IDEM], k, &ref);
+    if (rc) {
+        return rc;
+    }
+    conv = sb_get_str(ref, "conversation");
+    sb_key_init(&mk, cx->tenant);
+    sb_key_str(&mk, conv);
+    sb_key_u64(&mk, (uint64_t) sb_get_int(ref, "seq"));
+    rc = sb_rec_get(cx->txn, cx->st->db[SB_DB_MSG], &mk, &msg);
+    if (rc == 0) {
+        sb_result_set(res, 200,
+                      json_pack("{s:s,s:o,s:b}", "conversation", conv, wrap,
+                                sb_message_view(msg), "replayed", 1));
+        json_decref(msg);
+    }
+    json_decref(ref);
+    return rc;
+}
+
+
+static int
+sb_idem_store(sb_ctx_t *cx, sb_key_t *k, json_t *conv, json_t *msg)
+{
+    json_t  *ref;
+    int      rc;
+
+    ref = json_pack("{s:s,s:O,s:I}", "conversation", sb_get_str(conv, "id"),
+                    "seq", json_object_get(msg, "seq"), "at",
+                    (json_int_t) cx->now);
+    rc = sb_rec_put(cx->txn, cx->st->db[SB_DB_IDEM], k, ref);
+    json_decref(ref);
+    return rc;
+}
+
+
+static int
+sb_conv_create(sb_ctx_t *cx, sb_cmd_t *cmd, int klass, json_t **out)
+{
+    sb_key_t   k;
+    uint64_t   n;
+    char       id[32];
+    json_t    *conv;
+
+    sb_key_init(&k, cx->tenant);
+    sb_key_str(&k, "conversation_counter");
+    SB_TRY(sb_counter_next(cx->txn, cx->st->db[SB_DB_META], &k, &n));
+    snprintf(id, sizeof(id), "c%llu", (unsigned long long) n);
+
+    conv = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:n,s:[],s:I,s:[],s:I,s:n}",
+                     "id", id, "channel", sb_channel_name(cmd->channel),
+                     "class", cx->st->cfg->classes[klass].name,
+                     "group", cmd->group, "visitor", cmd->actor,
+                     "state", "new", "agent", "tags", "created_at",
+                     (json_int_t) cx->now, "handlers", "seq", (json_int_t) 0,
+                     "last_agent");
+    if (conv == NULL) {
+        return ENOMEM;
+    }
+
+    sb_key_init(&k, cx->tenant);
+    sb_key_str(&k, sb_channel_name(cmd->channel));
+    sb_key_str(&k, cmd->actor);
+    *out = conv;
+    return sb_raw_put(cx->txn, cx->st->db[SB_DB_OPEN], &k, id, strlen(id) + 1);
+}
+
+
+/* R1: appended to the visitor's open conversation, or a new one routed. */
+static int
+sb_apply_visitor_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
+{
+    const char  *channel = sb_channel_name(cmd->channel);
+    sb_key_t     ik, ok;
+    MDB_val      key, val;
+    json_t      *conv = NULL, *msg = NULL;
+    char         owner[2 * SB_ID_MAX + 8];
+    int          rc, klass, created = 0;
+
+    klass = sb_class_of_channel(cx->st->cfg, cmd->channel);
+    if (klass < 0) {
+        sb_result_error(res, 422, "no_slot_class",
+                        "no slot class takes channel %s", channel);
+        return 0;
+    }
+
+    if (cmd->idem[0]) {
+        if (sb_idem_key(cx, &ik, "visitor", channel, cmd->actor, cmd->idem)) {
+            sb_result_error(res, 400, "bad_idempotency_key", "key too long");
+            return 0;
+        }
+        rc = sb_idem_replay(cx, &ik, "message", res);
+        if (rc != MDB_NOTFOUND) {
+            return rc;
+        }
+    }
+
+    sb_key_init(&ok, cx->tenant);
+    sb_key_str(&ok, channel);
+    sb_key_str(&ok, cmd->actor);
+    key.mv_size = ok.n;
+    key.mv_data = ok.b;
+    rc = mdb_get(cx->txn, cx->st->db[SB_DB_OPEN], &key, &val);
+    if (rc == 0) {
+        rc = sb_conv_load(cx, val.mv_data, &conv);
+    } else if (rc == MDB_NOTFOUND) {
+        rc = sb_conv_create(cx, cmd, klass, &conv);
+        created = 1;
+    }
+    if (rc) {
+        json_decref(conv);
+        return rc;
+    }
+
+    rc = sb_thread_append(cx, conv, "visitor", cmd->actor, cmd->text, NULL,
+                          &msg);
+    if (rc) {
+        goto done;
+    }
+    sb_set_time(conv, "last_visitor_message_at", cx->now);
+    if (sb_get_int(conv, "waiting_since") == 0) {
+        sb_set_time(conv, "waiting_since", cx->now);
+    }
+
+    if (created) {
+        rc = sb_route(cx, conv);
+
+    } else {
+        rc = sb_conv_save(cx, conv);
+        if (rc == 0 && sb_get_str(conv, "agent")) {
+            sb_agent_owner(sb_get_str(conv, "agent"), owner, sizeof(owner));
+            rc = sb_log_append(cx, owner,
+                     json_pack("{s:s,s:s,s:o}", "type", "conversation.message",
+                               "conversation", sb_get_str(conv, "id"),
+                               "message", sb_message_view(msg)));
+        }
+    }
+
+    if (rc == 0 && cmd->idem[0]) {
+        rc = sb_idem_store(cx, &ik, conv, msg);
+    }
+    if (rc == 0) {
+        sb_result_set(res, 201,
+                      json_pack("{s:s,s:o}", "conversation",
+                                sb_get_str(conv, "id"), "message",
+                                sb_message_view(msg)));
+    }
+
+done:
+    json_decref(msg);
+    json_decref(conv);
+    return rc;
+}
+
+
+/* Loads a conversation the acting agent holds, or answers why not. */
+static int
+sb_held_conversation(sb_ctx_t *cx, sb_cmd_t *cmd, json_t **out,
+    sb_result_t *res)
+{
+    json_t      *conv;
+    const char  *agent;
+    int          rc;
+
+    *out = NULL;
+    rc = sb_conv_load(cx, cmd->target, &conv);
+    if (rc == MDB_NOTFOUND) {
+        sb_result_error(res, 404, "unknown_conversation",
+                        "no conversation %s", cmd->target);
+        return 0;
+    }
+    if (rc) {
+        return rc;
+    }
+    if (strcmp(sb_get_str(conv, "state"), "ended") == 0) {
+        sb_result_error(res, 409, "conversation_ended",
+                        "conversation %s has ended", cmd->target);
+        json_decref(conv);
+        return 0;
+    }
+    agent = sb_get_str(conv, "agent");
+    if (agent == NULL || strcmp(agent, cmd->actor) != 0) {
+        sb_result_error(res, 403, "not_holder",
+                        "conversation %s is not held by %s", cmd->target,
+                        cmd->actor);
+        json_decref(conv);
+        return 0;
+    }
+    *out = conv;
+    return 0;
+}
+
+
+/* R6: an agent's reply; R21: Idempotency-Key stores it once. */
+static int
+sb_apply_agent_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
+{
+    json_t    *conv, *msg = NULL;
+    sb_key_t   ik;
+    char       owner[2 * SB_ID_MAX + 8];
+    int        rc;
+
+    if (cmd->idem[0]) {
+        if (sb_idem_key(cx, &ik, "agent", cmd->actor, cmd->target,
+                        cmd->idem))
+        {
+            sb_result_error(res, 400, "bad_idempotency_key", "key too long");
+            return 0;
+        }
+        rc = sb_idem_replay(cx, &ik, "message", res);
+        if (rc != MDB_NOTFOUND) {
+            return rc;
+        }
+    }
+
+    rc = sb_held_conversation(cx, cmd, &conv, res);
+    if (rc || conv == NULL) {
+        return rc;
+    }
+
+    rc = sb_thread_append(cx, conv, "agent", cmd->actor, cmd->text, NULL,
+                          &msg);
+    if (rc == 0) {
+        sb_set_time(conv, "last_agent_message_at", cx->now);
+        sb_set_time(conv, "waiting_since", 0);
+        json_object_set_new(conv, "last_agent", json_string(cmd->actor));
+        rc = sb_conv_save(cx, conv);
+    }
+    if (rc == 0) {
+        sb_visitor_owner(sb_get_str(conv, "channel"),
+                         sb_get_str(conv, "visitor"), owner, sizeof(owner));
+        rc = sb_log_append(cx, owner,
+                 json_pack("{s:s,s:s,s:o}", "type", "message",
+                           "conversation", sb_get_str(conv, "id"),
+                           "message", sb_message_view(msg)));
+    }
+    if (rc == 0 && cmd->idem[0]) {
+        rc = sb_idem_store(cx, &ik, conv, msg);
+    }
+    if (rc == 0) {
+        sb_result_set(res, 201,
+                      json_pack("{s:s,s:o}", "conversation", cmd->target,
+                                "message", sb_message_view(msg)));
+    }
+    json_decref(msg);
+    json_decref(conv);
+    return rc;
+}
+
+
+static int
+sb_load_actor(sb_ctx_t *cx, sb_cmd_t *cmd, json_t **agent, sb_result_t *res)
+{
+    int  rc = sb_agent_load(cx, cmd->actor, agent);
+
+    if (rc == MDB_NOTFOUND) {
+        sb_result_error(res, 403, "unknown_agent",
+                        "agent %s is not in the directory", cmd->actor);
+        return 0;
+    }
+    return rc;
+}
+
+
+static int
+sb_apply_end(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
+{
+    json_t  *conv, *agent = NULL;
+    int      rc;
+
+    rc = sb_held_conversation(cx, cmd, &conv, res);
+    if (rc || conv == NULL) {
+        return rc;
+    }
+    rc = sb_load_actor(cx, cmd, &agent, res);
+    if (rc == 0 && agent) {
+        rc = sb_end(cx, conv, cmd->actor, sb_get_str(agent, "name"), "agent");
+    }
+    if (rc == 0 && agent) {
+        rc = sb_query_conversation(cx->st, cx->txn, cx->tenant, cmd->target,
+                                   NULL, cx->now, res);
+    }
+    json_decref(agent);
+    json_decref(conv);
+    return rc;
+}
+
+
+/* R5: per class or all at once; R5a: becoming available counts as seen. */
+static int
+sb_apply_availability(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
+{
+    const sb_config_t  *cfg = cx->st->cfg;
+    json_t             *agent = NULL, *avail;
+    int                 rc, k;
+
+    rc = sb_load_actor(cx, cmd, &agent, res);
+    if (rc || agent == NULL) {
+        return rc;
+    }
+    avail = json_object_get(agent, "available");
+    for (k = 0; k < cfg->nclasses; k++) {
+        if (cmd->klass >= 0 && cmd->klass != k) {
+            continue;
+        }
+        if (cmd->available && !sb_agent_available(cfg, agent, k)) {
+            sb_set_time(agent, "seen_at", cx->now);
+        }
+        json_object_set_new(avail, cfg->classes[k].name,
+                            json_boolean(cmd->available));
+    }
+    rc = sb_agent_save(cx, agent);
+    json_decref(agent);
+    if (rc == 0) {
+        rc = sb_drain_all(cx, cmd->actor);
+    }
+    if (rc == 0) {
+        rc = sb_query_agent_me(cx->st, cx->txn, cx->tenant, cmd->actor,
+                               cx->now, res);
+    }
+    return rc;
+}
+
+
+/* R5a: a poll marks the agent present; one coming back takes work. */
+static int
+sb_apply_seen(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
+{
+    json_t  *agent;
+    int      rc, was_present;
+
+    rc = sb_agent_load(cx, cmd->actor, &agent);
+    if (rc) {
+        sb_result_error(res, 403, "unknown_agent", "no agent %s", cmd->actor);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    was_present = sb_agent_present(cx->st->cfg, agent, cx->now);
+    sb_set_time(agent, "seen_at", cx->now);
+    rc = sb_agent_save(cx, agent);
+    json_decref(agent);
+    if (rc == 0 && !was_present) {
+        rc = sb_drain_all(cx, cmd->actor);
+    }
+    res->status = 204;
+    return rc;
+}
+
+
+static int
+sb_apply_one(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
+{
+    switch (cmd->type) {
+    case SB_CMD_VISITOR_MESSAGE:
+        return sb_apply_visitor_message(cx, cmd, res);
+    case SB_CMD_AGENT_MESSAGE:
+        return sb_apply_agent_message(cx, cmd, res);
+    case SB_CMD_END:
+        return sb_apply_end(cx, cmd, res);
+    case SB_CMD_AVAILABILITY:
+        return sb_apply_availability(cx, cmd, res);
+    case SB_CMD_SEEN:
+        return sb_apply_seen(cx, cmd, res);
+    default:
+        return sb_admin_apply(cx, cmd, res);
+    }
+}
+
+
+static void
+sb_store_failure(sb_result_t *res, int rc)
+{
+    if (rc == MDB_MAP_FULL) {
+        sb_result_error(res, 507, "store_full",
+                        "the store is full; raise switchboard_store size=");
+    } else {
+        sb_result_error(res, 500, "store_error", "%s", mdb_strerror(rc));
+    }
+}
+
+
+/* Group commit: one write transaction for the whole batch, a nested one
+ * per command so that a refused command leaves no trace. */
+int
+sb_apply_batch(sb_store_t *st, sb_cmd_t **cmds, sb_result_t *results,
+    size_t n, sb_moved_t *moved)
+{
+    MDB_txn   *txn, *child;
+    sb_ctx_t   cx;
+    size_t     i, mark;
+    int        rc;
+
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc) {
+        for (i = 0; i < n; i++) {
+            sb_store_failure(&results[i], rc);
+        }
+        return rc;
+    }
+
+    for (i = 0; i < n; i++) {
+        results[i].status = 500;
+        mark = moved->n;
+
+        rc = mdb_txn_begin(st->env, txn, 0, &child);
+        if (rc == 0) {
+            cx.st = st;
+            cx.txn = child;
+            cx.tenant = cmds[i]->tenant;
+            cx.now = cmds[i]->now;
+            cx.moved = moved;
+            rc = sb_apply_one(&cx, cmds[i], &results[i]);
+            if (rc == 0 && results[i].status < 400) {
+                rc = mdb_txn_commit(child);
+            } else {
+                mdb_txn_abort(child);
+            }
+        }
+        if (rc || results[i].status >= 400) {
+            sb_moved_truncate(moved, mark);
+        }
+        if (rc) {
+            sb_store_failure(&results[i], rc);
+        }
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc) {
+        for (i = 0; i < n; i++) {
+            sb_store_failure(&results[i], rc);
+        }
+        sb_moved_truncate(moved, 0);
+    }
+    return rc;
+}

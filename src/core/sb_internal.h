@@ -1,0 +1,81 @@
+/* Core-private helpers: LMDB key building, versioned JSON records, the
+ * write context and the router's entry points. Not for the glue. */
+
+#ifndef SB_INTERNAL_H
+#define SB_INTERNAL_H
+
+#include "sb_core.h"
+
+#define SB_KEY_MAX  480     /* below LMDB's default 511-byte key limit */
+
+typedef struct {
+    unsigned char  b[SB_KEY_MAX];
+    size_t         n;
+    int            overflow;
+} sb_key_t;
+
+/* Everything a command needs while it runs inside the write transaction. */
+typedef struct {
+    sb_store_t   *st;
+    MDB_txn      *txn;
+    const char   *tenant;
+    int64_t       now;
+    sb_moved_t   *moved;
+} sb_ctx_t;
+
+void sb_key_init(sb_key_t *k, const char *tenant);
+void sb_key_str(sb_key_t *k, const char *s);
+void sb_key_u64(sb_key_t *k, uint64_t v);
+uint64_t sb_key_read_u64(const unsigned char *p);
+
+/* versioned JSON records */
+int sb_rec_get(MDB_txn *txn, MDB_dbi dbi, sb_key_t *k, json_t **out);
+int sb_rec_put(MDB_txn *txn, MDB_dbi dbi, sb_key_t *k, json_t *rec);
+int sb_raw_put(MDB_txn *txn, MDB_dbi dbi, sb_key_t *k, const void *v,
+    size_t len);
+int sb_raw_del(MDB_txn *txn, MDB_dbi dbi, sb_key_t *k);
+int sb_prefix_last(MDB_txn *txn, MDB_dbi dbi, sb_key_t *prefix,
+    MDB_val *key, MDB_val *val);
+int sb_counter_next(MDB_txn *txn, MDB_dbi dbi, sb_key_t *k, uint64_t *out);
+
+/* record fields */
+int64_t sb_get_int(json_t *o, const char *name);
+const char *sb_get_str(json_t *o, const char *name);
+void sb_set_time(json_t *o, const char *name, int64_t ms);
+json_t *sb_time_json(json_t *v);
+json_t *sb_agent_class_view(const sb_config_t *cfg, json_t *agent, int k,
+    int64_t now);
+
+/* agents, conversations, thread and logs inside a write transaction */
+int sb_agent_load(sb_ctx_t *cx, const char *id, json_t **out);
+int sb_agent_save(sb_ctx_t *cx, json_t *agent);
+int sb_conv_load(sb_ctx_t *cx, const char *id, json_t **out);
+int sb_conv_save(sb_ctx_t *cx, json_t *conv);
+int sb_agent_capacity(const sb_config_t *cfg, json_t *agent, int k);
+int sb_agent_used(const sb_config_t *cfg, json_t *agent, int k);
+int sb_agent_present(const sb_config_t *cfg, json_t *agent, int64_t now);
+int sb_agent_available(const sb_config_t *cfg, json_t *agent, int k);
+int sb_thread_append(sb_ctx_t *cx, json_t *conv, const char *kind,
+    const char *author, const char *text, const char *event, json_t **out);
+int sb_log_append(sb_ctx_t *cx, const char *owner, json_t *event);
+void sb_agent_owner(const char *agent, char *buf, size_t len);
+void sb_visitor_owner(const char *channel, const char *visitor, char *buf,
+    size_t len);
+
+/* router */
+int sb_route(sb_ctx_t *cx, json_t *conv);
+int sb_drain(sb_ctx_t *cx, const char *agent_id, int k);
+int sb_drain_all(sb_ctx_t *cx, const char *agent_id);
+int sb_unassign(sb_ctx_t *cx, json_t *conv, json_t *agent);
+int sb_requeue(sb_ctx_t *cx, json_t *conv);
+int sb_end(sb_ctx_t *cx, json_t *conv, const char *by, const char *by_name,
+    const char *reason);
+json_t *sb_message_view(json_t *msg);
+
+/* admin commands */
+int sb_admin_apply(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);
+int sb_admin_validate(sb_cmd_t *cmd, const sb_config_t *cfg, sb_result_t *err);
+
+#define SB_TRY(expr)  do { int rc_ = (expr); if (rc_) return rc_; } while (0)
+
+#endif

@@ -1,0 +1,112 @@
+/* Switchboard nginx glue: configuration, per-request context and the
+ * functions the glue files call on each other. */
+
+#ifndef _NGX_HTTP_SWITCHBOARD_H_INCLUDED_
+#define _NGX_HTTP_SWITCHBOARD_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <ngx_thread_pool.h>
+
+#include "sb_core.h"
+
+
+#define NGX_HTTP_SWITCHBOARD_NONE     0
+#define NGX_HTTP_SWITCHBOARD_AGENT    1
+#define NGX_HTTP_SWITCHBOARD_VISITOR  2
+#define NGX_HTTP_SWITCHBOARD_ADMIN    3
+
+
+typedef struct {
+    ngx_str_t                  store_path;
+    size_t                     map_size;
+    ngx_flag_t                 sync;
+    ngx_str_t                  jwt_secret;
+    ngx_msec_t                 poll_timeout;
+    ngx_msec_t                 presence_timeout;
+    ngx_flag_t                 classes_set;
+    sb_config_t                core;
+    ngx_thread_pool_t         *thread_pool;
+} ngx_http_switchboard_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                 kind;
+    ngx_str_t                  group;
+    ngx_http_complex_value_t  *tenant;
+    off_t                      max_body;
+} ngx_http_switchboard_loc_conf_t;
+
+
+/* One command on its way through the group-committed write path. */
+typedef struct {
+    sb_cmd_t                   cmd;
+    sb_result_t                result;
+    ngx_http_request_t        *request;     /* NULL: no one waits for it */
+    ngx_queue_t                queue;
+} ngx_http_switchboard_op_t;
+
+
+/* A request's state: the command it builds, or the long-poll it holds. */
+typedef struct {
+    ngx_http_request_t        *request;
+    sb_cmd_type_t              type;
+    char                       tenant[SB_ID_MAX + 1];
+    char                       actor[SB_ID_MAX + 1];
+    char                       target[SB_ID_MAX + 1];
+    int                        channel;
+    ngx_str_t                  idem;
+    char                       owner[2 * SB_ID_MAX + 16];
+    uint64_t                   cursor;
+    ngx_event_t                timer;
+    ngx_queue_t                waiting;     /* in its log's waiters */
+    ngx_queue_t                everyone;    /* in the worker's waiters */
+    void                      *node;
+    unsigned                   held:1;
+} ngx_http_switchboard_ctx_t;
+
+
+extern ngx_module_t  ngx_http_switchboard_module;
+extern sb_store_t    ngx_http_switchboard_store;
+
+
+/* request.c */
+ngx_int_t ngx_http_switchboard_respond(ngx_http_request_t *r,
+    ngx_uint_t status, const char *body);
+ngx_int_t ngx_http_switchboard_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *message);
+ngx_int_t ngx_http_switchboard_result(ngx_http_request_t *r,
+    sb_result_t *res);
+ngx_int_t ngx_http_switchboard_read_body(ngx_http_request_t *r,
+    ngx_http_client_body_handler_pt handler);
+ngx_int_t ngx_http_switchboard_body(ngx_http_request_t *r, ngx_str_t *body);
+ngx_int_t ngx_http_switchboard_authenticate(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, const char *role);
+MDB_txn *ngx_http_switchboard_read_begin(ngx_log_t *log);
+void ngx_http_switchboard_read_end(void);
+void ngx_http_switchboard_read_close(void);
+
+/* commit.c */
+ngx_int_t ngx_http_switchboard_commit_init(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_switchboard_submit(ngx_http_request_t *r,
+    sb_cmd_t *cmd);
+
+/* wake.c */
+ngx_int_t ngx_http_switchboard_wake_create(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_switchboard_wake_listen(ngx_cycle_t *cycle);
+void ngx_http_switchboard_wake_broadcast(sb_moved_t *moved);
+
+/* poll.c */
+ngx_int_t ngx_http_switchboard_poll_init(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_switchboard_poll(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx);
+void ngx_http_switchboard_poll_wake(u_char *key, size_t len);
+void ngx_http_switchboard_poll_wake_all(void);
+
+/* api.c */
+ngx_int_t ngx_http_switchboard_handler(ngx_http_request_t *r);
+
+
+#endif /* _NGX_HTTP_SWITCHBOARD_H_INCLUDED_ */

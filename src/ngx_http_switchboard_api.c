@@ -1,0 +1,599 @@
+/* The three APIs (agent, visitor, admin): paths and methods to reads on
+ * the event loop or commands for the write path, after the token check. */
+
+#include "ngx_http_switchboard.h"
+
+
+#define SB_SEGMENTS  4
+
+
+typedef struct {
+    ngx_str_t   seg[SB_SEGMENTS];
+    ngx_uint_t  n;
+} ngx_http_switchboard_path_t;
+
+
+static void ngx_http_switchboard_body_ready(ngx_http_request_t *r);
+
+
+/* The part of the URI below the location's prefix, split on '/'. */
+static ngx_int_t
+ngx_http_switchboard_split(ngx_http_request_t *r,
+    ngx_http_switchboard_path_t *path)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+    u_char                    *p, *end, *start;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    p = r->uri.data;
+    end = r->uri.data + r->uri.len;
+    if (r->uri.len >= clcf->name.len
+        && ngx_strncmp(p, clcf->name.data, clcf->name.len) == 0)
+    {
+        p += clcf->name.len;
+    }
+
+    path->n = 0;
+    while (p < end) {
+        if (*p == '/') {
+            p++;
+            continue;
+        }
+        if (path->n == SB_SEGMENTS) {
+            return NGX_DECLINED;
+        }
+        start = p;
+        while (p < end && *p != '/') {
+            p++;
+        }
+        path->seg[path->n].data = start;
+        path->seg[path->n].len = p - start;
+        path->n++;
+    }
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_switchboard_is(ngx_str_t *s, const char *word)
+{
+    size_t  len = ngx_strlen(word);
+
+    return s->len == len && ngx_strncmp(s->data, word, len) == 0;
+}
+
+
+static ngx_int_t
+ngx_http_switchboard_not_found(ngx_http_request_t *r)
+{
+    return ngx_http_switchboard_error(r, 404, "not_found",
+                                      "no such resource");
+}
+
+
+static ngx_int_t
+ngx_http_switchboard_bad_method(ngx_http_request_t *r, const char *allow)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    h->value.data = (u_char *) allow;
+    h->value.len = ngx_strlen(allow);
+
+    return ngx_http_switchboard_error(r, 405, "method_not_allowed",
+                                      "method not allowed here");
+}
+
+
+/* An id from the path; R26: refused before any use. */
+static ngx_int_t
+ngx_http_switchboard_path_id(ngx_http_request_t *r, ngx_str_t *s, char *dst,
+    const char *what)
+{
+    if (!sb_valid_id((char *) s->data, s->len, 0)) {
+        return ngx_http_switchboard_error(r, 400, "bad_id", what);
+    }
+    ngx_memcpy(dst, s->data, s->len);
+    dst[s->len] = '\0';
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_switchboard_cursor(ngx_http_request_t *r, uint64_t *cursor)
+{
+    ngx_str_t  v;
+    size_t     i;
+
+    *cursor = 0;
+    if (ngx_http_arg(r, (u_char *) "cursor", 6, &v) != NGX_OK) {
+        return NGX_OK;
+    }
+    if (v.len == 0 || v.len > 19) {
+        return NGX_ERROR;
+    }
+    for (i = 0; i < v.len; i++) {
+        if (v.data[i] < '0' || v.data[i] > '9') {
+            return NGX_ERROR;
+        }
+        *cursor = *cursor * 10 + (v.data[i] - '0');
+    }
+    return NGX_OK;
+}
+
+
+/* R21: Idempotency-Key is 1-128 visible ASCII characters. */
+static ngx_int_t
+ngx_http_switchboard_idem(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx)
+{
+    ngx_list_part_t  *part = &r->headers_in.headers.part;
+    ngx_table_elt_t  *h = part->elts;
+    ngx_uint_t        i, k;
+
+    for (i = 0; ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NGX_OK;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+        if (h[i].key.len != 15
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Idempotency-Key",
+                               15) != 0)
+        {
+            continue;
+        }
+        if (h[i].value.len == 0 || h[i].value.len > SB_IDEM_MAX) {
+            return NGX_ERROR;
+        }
+        for (k = 0; k < h[i].value.len; k++) {
+            if (h[i].value.data[k] < 0x21 || h[i].value.data[k] > 0x7e) {
+                return NGX_ERROR;
+            }
+        }
+        ctx->idem = h[i].value;
+        return NGX_OK;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_switchboard_command(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_cmd_type_t type)
+{
+    ctx->type = type;
+    if (r->method == NGX_HTTP_DELETE) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        r->main->count++;
+        ngx_http_switchboard_body_ready(r);
+        return NGX_DONE;
+    }
+    return ngx_http_switchboard_read_body(r, ngx_http_switchboard_body_ready);
+}
+
+
+/* Runs a read-only query in a fresh read transaction. */
+typedef int (*ngx_http_switchboard_query_pt)(MDB_txn *txn,
+    ngx_http_switchboard_ctx_t *ctx, sb_result_t *res);
+
+static ngx_int_t
+ngx_http_switchboard_read(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_query_pt query)
+{
+    sb_result_t  res = { 0, NULL };
+    MDB_txn     *txn;
+    ngx_int_t    rc;
+    int          err;
+
+    txn = ngx_http_switchboard_read_begin(r->connection->log);
+    if (txn == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    err = query(txn, ctx, &res);
+    ngx_http_switchboard_read_end();
+    if (err) {
+        sb_result_error(&res, 500, "store_error", "%s", mdb_strerror(err));
+    }
+    rc = ngx_http_switchboard_result(r, &res);
+    sb_result_free(&res);
+    return rc;
+}
+
+
+static int
+ngx_http_switchboard_q_me(MDB_txn *txn, ngx_http_switchboard_ctx_t *ctx,
+    sb_result_t *res)
+{
+    return sb_query_agent_me(&ngx_http_switchboard_store, txn, ctx->tenant,
+                             ctx->actor, sb_now_ms(), res);
+}
+
+
+static int
+ngx_http_switchboard_q_agent_conv(MDB_txn *txn,
+    ngx_http_switchboard_ctx_t *ctx, sb_result_t *res)
+{
+    return sb_query_conversation(&ngx_http_switchboard_store, txn,
+                                 ctx->tenant, ctx->target, ctx->actor,
+                                 sb_now_ms(), res);
+}
+
+
+static int
+ngx_http_switchboard_q_admin_conv(MDB_txn *txn,
+    ngx_http_switchboard_ctx_t *ctx, sb_result_t *res)
+{
+    return sb_query_conversation(&ngx_http_switchboard_store, txn,
+                                 ctx->tenant, ctx->target, NULL, sb_now_ms(),
+                                 res);
+}
+
+
+static int
+ngx_http_switchboard_q_ledger(MDB_txn *txn, ngx_http_switchboard_ctx_t *ctx,
+    sb_result_t *res)
+{
+    return sb_query_ledger(&ngx_http_switchboard_store, txn, ctx->tenant,
+                           ctx->cursor, res);
+}
+
+
+static int
+ngx_http_switchboard_q_directory(MDB_txn *txn,
+    ngx_http_switchboard_ctx_t *ctx, sb_result_t *res)
+{
+    return sb_query_admin_get(&ngx_http_switchboard_store, txn, ctx->tenant,
+                              ctx->type == SB_CMD_PUT_AGENT ? "agents"
+                                                            : "groups",
+                              ctx->target, sb_now_ms(), res);
+}
+
+
+static int
+ngx_http_switchboard_q_conversations(MDB_txn *txn,
+    ngx_http_switchboard_ctx_t *ctx, sb_result_t *res)
+{
+    return sb_query_conversations(&ngx_http_switchboard_store, txn,
+                                  ctx->tenant,
+                                  ctx->owner[0] ? ctx->owner : NULL,
+                                  sb_now_ms(), res);
+}
+
+
+/* R5a: a poll refreshes presence, written only when it has gone stale. */
+static ngx_int_t
+ngx_http_switchboard_agent_events(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+    MDB_txn                           *txn;
+    sb_cmd_t                           seen;
+    int64_t                            seen_at = 0, stale;
+    int                                rc;
+
+    if (ngx_http_switchboard_cursor(r, &ctx->cursor) != NGX_OK) {
+        return ngx_http_switchboard_error(r, 400, "bad_cursor",
+                                          "cursor must be an integer");
+    }
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
+
+    txn = ngx_http_switchboard_read_begin(r->connection->log);
+    if (txn == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    rc = sb_query_agent_seen(&ngx_http_switchboard_store, txn, ctx->tenant,
+                             ctx->actor, &seen_at);
+    ngx_http_switchboard_read_end();
+    if (rc == MDB_NOTFOUND) {
+        return ngx_http_switchboard_error(r, 403, "unknown_agent",
+                                          "this agent is not in the "
+                                          "directory");
+    }
+
+    stale = (int64_t) (mcf->presence_timeout - mcf->poll_timeout) / 2;
+    if (rc == 0 && sb_now_ms() - seen_at > stale) {
+        ngx_memzero(&seen, sizeof(sb_cmd_t));
+        seen.type = SB_CMD_SEEN;
+        seen.now = sb_now_ms();
+        ngx_memcpy(seen.tenant, ctx->tenant, sizeof(seen.tenant));
+        ngx_memcpy(seen.actor, ctx->actor, sizeof(seen.actor));
+        (void) ngx_http_switchboard_submit(NULL, &seen);
+    }
+
+    ngx_snprintf((u_char *) ctx->owner, sizeof(ctx->owner), "a:%s%Z",
+                 ctx->actor);
+    return ngx_http_switchboard_poll(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_switchboard_agent_api(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *p)
+{
+    ngx_int_t  rc;
+
+    if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "events")) {
+        if (r->method != NGX_HTTP_GET) {
+            return ngx_http_switchboard_bad_method(r, "GET");
+        }
+        return ngx_http_switchboard_agent_events(r, ctx);
+    }
+
+    if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "me")) {
+        if (r->method != NGX_HTTP_GET) {
+            return ngx_http_switchboard_bad_method(r, "GET");
+        }
+        return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_me);
+    }
+
+    if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "availability")) {
+        if (r->method != NGX_HTTP_PUT) {
+            return ngx_http_switchboard_bad_method(r, "PUT");
+        }
+        return ngx_http_switchboard_command(r, ctx, SB_CMD_AVAILABILITY);
+    }
+
+    if (p->n < 2 || p->n > 3
+        || !ngx_http_switchboard_is(&p->seg[0], "conversations"))
+    {
+        return ngx_http_switchboard_not_found(r);
+    }
+    rc = ngx_http_switchboard_path_id(r, &p->seg[1], ctx->target,
+                                      "invalid conversation id");
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (p->n == 2) {
+        if (r->method != NGX_HTTP_GET) {
+            return ngx_http_switchboard_bad_method(r, "GET");
+        }
+        return ngx_http_switchboard_read(r, ctx,
+                                         ngx_http_switchboard_q_agent_conv);
+    }
+
+    if (ngx_http_switchboard_is(&p->seg[2], "messages")) {
+        if (r->method != NGX_HTTP_POST) {
+            return ngx_http_switchboard_bad_method(r, "POST");
+        }
+        if (ngx_http_switchboard_idem(r, ctx) != NGX_OK) {
+            return ngx_http_switchboard_error(r, 400, "bad_idempotency_key",
+                                              "Idempotency-Key must be 1-128 "
+                                              "visible ASCII characters");
+        }
+        return ngx_http_switchboard_command(r, ctx, SB_CMD_AGENT_MESSAGE);
+    }
+
+    if (ngx_http_switchboard_is(&p->seg[2], "end")) {
+        if (r->method != NGX_HTTP_POST) {
+            return ngx_http_switchboard_bad_method(r, "POST");
+        }
+        return ngx_http_switchboard_command(r, ctx, SB_CMD_END);
+    }
+
+    return ngx_http_switchboard_not_found(r);
+}
+
+
+/* R23: first-party channels only; the token names the visitor's channel */
+static ngx_int_t
+ngx_http_switchboard_visitor_api(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *p)
+{
+    if (ctx->channel != SB_CH_MOBILE && ctx->channel != SB_CH_CHAT) {
+        return ngx_http_switchboard_error(r, 403, "bad_channel",
+                                          "visitor tokens carry chn: "
+                                          "mobile or chat");
+    }
+
+    if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "messages")) {
+        if (r->method != NGX_HTTP_POST) {
+            return ngx_http_switchboard_bad_method(r, "POST");
+        }
+        if (ngx_http_switchboard_idem(r, ctx) != NGX_OK) {
+            return ngx_http_switchboard_error(r, 400, "bad_idempotency_key",
+                                              "Idempotency-Key must be 1-128 "
+                                              "visible ASCII characters");
+        }
+        return ngx_http_switchboard_command(r, ctx,
+                                            SB_CMD_VISITOR_MESSAGE);
+    }
+
+    if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "events")) {
+        if (r->method != NGX_HTTP_GET) {
+            return ngx_http_switchboard_bad_method(r, "GET");
+        }
+        if (ngx_http_switchboard_cursor(r, &ctx->cursor) != NGX_OK) {
+            return ngx_http_switchboard_error(r, 400, "bad_cursor",
+                                              "cursor must be an integer");
+        }
+        ngx_snprintf((u_char *) ctx->owner, sizeof(ctx->owner), "v:%s:%s%Z",
+                     sb_channel_name(ctx->channel), ctx->actor);
+        return ngx_http_switchboard_poll(r, ctx);
+    }
+
+    return ngx_http_switchboard_not_found(r);
+}
+
+
+static ngx_int_t
+ngx_http_switchboard_admin_api(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *p)
+{
+    ngx_str_t  state;
+    ngx_int_t  rc, agents;
+
+    if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "ledger")) {
+        if (r->method != NGX_HTTP_GET) {
+            return ngx_http_switchboard_bad_method(r, "GET");
+        }
+        if (ngx_http_switchboard_cursor(r, &ctx->cursor) != NGX_OK) {
+            return ngx_http_switchboard_error(r, 400, "bad_cursor",
+                                              "cursor must be an integer");
+        }
+        return ngx_http_switchboard_read(r, ctx,
+                                         ngx_http_switchboard_q_ledger);
+    }
+
+    if (ngx_http_switchboard_is(&p->seg[0], "conversations")
+        && (p->n == 1 || p->n == 2))
+    {
+        if (r->method != NGX_HTTP_GET) {
+            return ngx_http_switchboard_bad_method(r, "GET");
+        }
+        if (p->n == 2) {
+            rc = ngx_http_switchboard_path_id(r, &p->seg[1], ctx->target,
+                                              "invalid conversation id");
+            return rc != NGX_OK ? rc
+                   : ngx_http_switchboard_read(r, ctx,
+                                         ngx_http_switchboard_q_admin_conv);
+        }
+        if (ngx_http_arg(r, (u_char *) "state", 5, &state) == NGX_OK) {
+            if (!ngx_http_switchboard_is(&state, "queued")
+                && !ngx_http_switchboard_is(&state, "assigned")
+                && !ngx_http_switchboard_is(&state, "snoozed")
+                && !ngx_http_switchboard_is(&state, "released")
+                && !ngx_http_switchboard_is(&state, "ended"))
+            {
+                return ngx_http_switchboard_error(r, 400, "bad_state",
+                                                  "unknown state");
+            }
+            ngx_memcpy(ctx->owner, state.data, state.len);
+        }
+        return ngx_http_switchboard_read(r, ctx,
+                                       ngx_http_switchboard_q_conversations);
+    }
+
+    if (p->n != 2) {
+        return ngx_http_switchboard_not_found(r);
+    }
+    agents = ngx_http_switchboard_is(&p->seg[0], "agents");
+    if (!agents && !ngx_http_switchboard_is(&p->seg[0], "groups")) {
+        return ngx_http_switchboard_not_found(r);
+    }
+    rc = ngx_http_switchboard_path_id(r, &p->seg[1], ctx->target,
+                                      agents ? "invalid agent id"
+                                             : "invalid group id");
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    switch (r->method) {
+    case NGX_HTTP_GET:
+        ctx->type = agents ? SB_CMD_PUT_AGENT : SB_CMD_PUT_GROUP;
+        return ngx_http_switchboard_read(r, ctx,
+                                         ngx_http_switchboard_q_directory);
+    case NGX_HTTP_PUT:
+        return ngx_http_switchboard_command(r, ctx, agents ? SB_CMD_PUT_AGENT
+                                                           : SB_CMD_PUT_GROUP);
+    case NGX_HTTP_DELETE:
+        return ngx_http_switchboard_command(r, ctx,
+                                            agents ? SB_CMD_DELETE_AGENT
+                                                   : SB_CMD_DELETE_GROUP);
+    default:
+        return ngx_http_switchboard_bad_method(r, "GET, PUT, DELETE");
+    }
+}
+
+
+ngx_int_t
+ngx_http_switchboard_handler(ngx_http_request_t *r)
+{
+    ngx_http_switchboard_loc_conf_t  *lcf;
+    ngx_http_switchboard_ctx_t       *ctx;
+    ngx_http_switchboard_path_t       path;
+    ngx_int_t                         rc;
+    static const char                *roles[] = {
+        NULL, "agent", "visitor", "admin"
+    };
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_switchboard_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ctx->request = r;
+    ngx_http_set_ctx(r, ctx, ngx_http_switchboard_module);
+
+    rc = ngx_http_switchboard_authenticate(r, ctx, roles[lcf->kind]);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_switchboard_split(r, &path) != NGX_OK || path.n == 0) {
+        return ngx_http_switchboard_not_found(r);
+    }
+
+    switch (lcf->kind) {
+    case NGX_HTTP_SWITCHBOARD_AGENT:
+        return ngx_http_switchboard_agent_api(r, ctx, &path);
+    case NGX_HTTP_SWITCHBOARD_VISITOR:
+        return ngx_http_switchboard_visitor_api(r, ctx, &path);
+    default:
+        return ngx_http_switchboard_admin_api(r, ctx, &path);
+    }
+}
+
+
+/* The body is complete: validate it into a command and queue it. */
+static void
+ngx_http_switchboard_body_ready(ngx_http_request_t *r)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+    ngx_http_switchboard_loc_conf_t   *lcf;
+    ngx_http_switchboard_ctx_t        *ctx;
+    sb_cmd_t                           cmd;
+    sb_result_t                        err = { 0, NULL };
+    ngx_str_t                          body;
+    ngx_int_t                          rc;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_switchboard_module);
+
+    rc = ngx_http_switchboard_body(r, &body);
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        ngx_http_finalize_request(r,
+            ngx_http_switchboard_error(r, 413, "body_too_large",
+                                       "the body is over the limit"));
+        return;
+    }
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_memzero(&cmd, sizeof(sb_cmd_t));
+    cmd.type = ctx->type;
+    cmd.now = sb_now_ms();
+    cmd.channel = ctx->channel;
+    ngx_memcpy(cmd.tenant, ctx->tenant, sizeof(cmd.tenant));
+    ngx_memcpy(cmd.actor, ctx->actor, sizeof(cmd.actor));
+    ngx_memcpy(cmd.target, ctx->target, sizeof(cmd.target));
+    ngx_memcpy(cmd.group, lcf->group.data, lcf->group.len);
+    ngx_memcpy(cmd.idem, ctx->idem.data, ctx->idem.len);
+
+    if (sb_cmd_parse(&cmd, &mcf->core, (char *) body.data, body.len, &err)
+        != 0)
+    {
+        sb_cmd_free(&cmd);
+        ngx_http_finalize_request(r, ngx_http_switchboard_result(r, &err));
+        sb_result_free(&err);
+        return;
+    }
+
+    if (ngx_http_switchboard_submit(r, &cmd) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
