@@ -35,7 +35,8 @@ sub free_port {
 #     workers => 2)
 sub new {
     my ($class, %o) = @_;
-    my $self = bless { workers => 2, %o }, $class;
+    my $self = bless { workers => 2, poll => '2s', presence => '6s', %o },
+                     $class;
     $self->{module} = $ENV{SB_MODULE}
       || "$ROOT/build/nginx/objs/ngx_http_switchboard_module.so";
     die "module not built: $self->{module}\n" unless -f $self->{module};
@@ -78,11 +79,11 @@ http {
     client_body_buffer_size 8k;
     $store
     switchboard_jwt_secret $p/jwt.secret;
-    switchboard_poll_timeout 2s;
-    switchboard_presence_timeout 6s;
+    switchboard_poll_timeout $self->{poll};
+    switchboard_presence_timeout $self->{presence};
     $http
     server {
-        listen 127.0.0.1:$self->{port};
+        listen 127.0.0.1:$self->{port} reuseport;
         location /agent/ { switchboard_agent_api; }
         location /visitor/ { switchboard_visitor_api; }
         location /admin/ { switchboard_admin_api; }

@@ -1,0 +1,329 @@
+/* Unit tests of the pure core (R1-R5a, R9, R19, R21) against a real LMDB
+ * in a temporary directory: commands in, records and events out. */
+
+#include <stdlib.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "sb_core.h"
+#include "tap.h"
+
+static sb_store_t   st;
+static sb_config_t  cfg;
+static int64_t      now = 1700000000000;
+
+
+static void
+setup(void)
+{
+    char  dir[] = "/tmp/sb-unit-XXXXXX", err[128];
+
+    if (mkdtemp(dir) == NULL) {
+        exit(2);
+    }
+    cfg.nclasses = 3;
+    snprintf(cfg.classes[0].name, SB_ID_MAX, "chat");
+    cfg.classes[0].capacity = 3;
+    cfg.classes[0].channels = 1u << SB_CH_CHAT;
+    snprintf(cfg.classes[1].name, SB_ID_MAX, "mobile");
+    cfg.classes[1].capacity = 2;
+    cfg.classes[1].channels = 1u << SB_CH_MOBILE;
+    snprintf(cfg.classes[2].name, SB_ID_MAX, "messaging");
+    cfg.classes[2].capacity = 3;
+    cfg.classes[2].channels = 1u << SB_CH_SMS;
+    cfg.presence_timeout_ms = 90000;
+    st.cfg = &cfg;
+    if (sb_store_open(&st, dir, 64 << 20, 1, err, sizeof(err)) != 0) {
+        printf("Bail out! %s\n", err);
+        exit(2);
+    }
+}
+
+
+/* Runs one command (body may be NULL) and returns its answer as JSON. */
+static json_t *
+run(sb_cmd_type_t type, const char *actor, const char *target, int channel,
+    const char *body, int *status)
+{
+    sb_cmd_t     cmd, *cmds[1] = { &cmd };
+    sb_result_t  res = { 0, NULL }, perr = { 0, NULL };
+    sb_moved_t   moved = { 0 };
+    json_t      *out = NULL;
+
+    memset(&cmd, 0, sizeof(cmd));
+    cmd.type = type;
+    cmd.now = now;
+    cmd.channel = channel;
+    snprintf(cmd.tenant, sizeof(cmd.tenant), "default");
+    snprintf(cmd.group, sizeof(cmd.group), "default");
+    snprintf(cmd.actor, sizeof(cmd.actor), "%s", actor ? actor : "");
+    snprintf(cmd.target, sizeof(cmd.target), "%s", target ? target : "");
+
+    if (sb_cmd_parse(&cmd, &cfg, body ? body : "", body ? strlen(body) : 0,
+                     &perr) != 0)
+    {
+        *status = perr.status;
+        sb_result_free(&perr);
+        sb_cmd_free(&cmd);
+        return NULL;
+    }
+    sb_apply_batch(&st, cmds, &res, 1, &moved);
+    *status = res.status;
+    if (res.body) {
+        out = json_loads(res.body, 0, NULL);
+    }
+    sb_result_free(&res);
+    sb_moved_free(&moved);
+    sb_cmd_free(&cmd);
+    return out;
+}
+
+
+static void
+agent(const char *id, const char *body)
+{
+    int  status;
+
+    json_decref(run(SB_CMD_PUT_AGENT, "root", id, 0, body, &status));
+    json_decref(run(SB_CMD_AVAILABILITY, id, NULL, 0,
+                    "{\"class\":\"all\",\"available\":true}", &status));
+}
+
+
+/* A visitor message; returns the conversation id (static buffer). */
+static const char *
+visitor(const char *v, int channel, const char *text)
+{
+    static char  id[32];
+    char         body[256];
+    int          status;
+    json_t      *res;
+
+    snprintf(body, sizeof(body), "{\"text\":\"%s\"}", text);
+    res = run(SB_CMD_VISITOR_MESSAGE, v, NULL, channel, body, &status);
+    snprintf(id, sizeof(id), "%s",
+             res ? json_string_value(json_object_get(res, "conversation"))
+                 : "?");
+    json_decref(res);
+    return id;
+}
+
+
+static const char *
+holder(const char *conv, char *buf)
+{
+    sb_result_t  res = { 0, NULL };
+    MDB_txn     *txn;
+    json_t      *j;
+
+    mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn);
+    sb_query_conversation(&st, txn, "default", conv, NULL, now, &res);
+    mdb_txn_abort(txn);
+    j = json_loads(res.body, 0, NULL);
+    snprintf(buf, 64, "%s", json_is_string(json_object_get(j, "agent"))
+             ? json_string_value(json_object_get(j, "agent")) : "-");
+    json_decref(j);
+    sb_result_free(&res);
+    return buf;
+}
+
+
+static int
+used(const char *agent_id, const char *klass)
+{
+    sb_result_t  res = { 0, NULL };
+    MDB_txn     *txn;
+    json_t      *j;
+    int          n;
+
+    mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn);
+    sb_query_agent_me(&st, txn, "default", agent_id, now, &res);
+    mdb_txn_abort(txn);
+    j = json_loads(res.body, 0, NULL);
+    n = (int) json_integer_value(json_object_get(
+            json_object_get(json_object_get(j, "classes"), klass), "used"));
+    json_decref(j);
+    sb_result_free(&res);
+    return n;
+}
+
+
+static void
+test_routing(void)
+{
+    char         buf[64], c1[32], c2[32], c3[32];
+    int          status;
+    json_t      *res;
+
+    agent("ann", "{\"name\":\"Ann\"}");
+    now += 1000;
+    agent("bob", "{\"name\":\"Bob\"}");
+    now += 1000;
+
+    /* R2: equal load, neither assigned yet: ann was first in the tie */
+    snprintf(c1, sizeof(c1), "%s", visitor("v1", SB_CH_CHAT, "hi"));
+    now += 1000;
+    snprintf(c2, sizeof(c2), "%s", visitor("v2", SB_CH_CHAT, "hi"));
+    now += 1000;
+    ok(strcmp(holder(c1, buf), holder(c2, buf + 32)) != 0,
+       "R2: two conversations go to two different agents (fewest first)");
+
+    /* R2 tie-break: both hold 1; the one assigned longest ago gets it */
+    snprintf(c3, sizeof(c3), "%s", visitor("v3", SB_CH_CHAT, "hi"));
+    is_str(holder(c3, buf), holder(c1, buf + 32),
+           "R2: at equal load the longest-idle agent is chosen");
+
+    /* R1: a second message goes to the same open conversation */
+    is_str(visitor("v1", SB_CH_CHAT, "again"), c1,
+           "R1: the visitor's open conversation takes the message");
+
+    /* R4: classes are independent */
+    res = run(SB_CMD_AVAILABILITY, "bob", NULL, 0,
+              "{\"class\":\"all\",\"available\":false}", &status);
+    is_int(status, 200, "bob goes unavailable");
+    json_decref(res);
+    visitor("v4", SB_CH_CHAT, "x");
+    is_int(used("ann", "chat"), 3, "ann is full on chat");
+    now += 1000;
+    snprintf(c2, sizeof(c2), "%s", visitor("v5", SB_CH_CHAT, "first"));
+    now += 1000;
+    visitor("m1", SB_CH_MOBILE, "x");
+    is_int(used("ann", "mobile"), 1, "R4: full on chat, still gets mobile");
+
+    /* R3: a chat conversation waits; it goes to ann the moment she ends */
+    snprintf(c3, sizeof(c3), "%s", visitor("v6", SB_CH_CHAT, "wait"));
+    is_str(holder(c3, buf), "-", "R3: nobody qualifies: queued");
+    res = run(SB_CMD_END, "ann", c1, 0, NULL, &status);
+    is_int(status, 200, "R9: ann ends a conversation");
+    is_str(json_string_value(json_object_get(res, "credited_agent")), NULL,
+           "R19: no agent message, no credit");
+    json_decref(res);
+    is_str(holder(c2, buf), "ann",
+           "R3: the longest waiting is assigned at once");
+    is_str(holder(c3, buf), "-", "R3: the later one still waits");
+
+    res = run(SB_CMD_END, "bob", c3, 0, NULL, &status);
+    is_int(status, 403, "R25: ending a conversation one does not hold: 403");
+    json_decref(res);
+}
+
+
+static void
+test_batch_isolation(void)
+{
+    sb_cmd_t     a, b, *cmds[2] = { &a, &b };
+    sb_result_t  res[2] = { { 0, NULL }, { 0, NULL } }, err = { 0, NULL };
+    sb_moved_t   moved = { 0 };
+    const char  *body = "{\"text\":\"batched\"}";
+
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    a.type = SB_CMD_VISITOR_MESSAGE;
+    a.channel = SB_CH_SMS;
+    a.now = now;
+    snprintf(a.tenant, sizeof(a.tenant), "default");
+    snprintf(a.group, sizeof(a.group), "default");
+    snprintf(a.actor, sizeof(a.actor), "+33600000000");
+    sb_cmd_parse(&a, &cfg, body, strlen(body), &err);
+    b = a;
+    b.text = NULL;
+    b.type = SB_CMD_AGENT_MESSAGE;
+    snprintf(b.actor, sizeof(b.actor), "ann");
+    snprintf(b.target, sizeof(b.target), "c999");
+    sb_cmd_parse(&b, &cfg, body, strlen(body), &err);
+
+    sb_apply_batch(&st, cmds, res, 2, &moved);
+    is_int(res[0].status, 201, "group commit: the good command commits");
+    is_int(res[1].status, 404, "group commit: the bad one answers 404");
+    ok(moved.n >= 1, "group commit: moved logs reported after commit");
+    sb_result_free(&res[0]);
+    sb_result_free(&res[1]);
+    sb_moved_free(&moved);
+    sb_cmd_free(&a);
+    sb_cmd_free(&b);
+}
+
+
+static void
+test_parse(void)
+{
+    int  status;
+
+    ok(run(SB_CMD_VISITOR_MESSAGE, "v", NULL, SB_CH_CHAT, "{\"text\":",
+           &status) == NULL && status == 400, "R26: malformed JSON is 400");
+    ok(run(SB_CMD_VISITOR_MESSAGE, "v", NULL, SB_CH_CHAT, "[1]", &status)
+       == NULL && status == 400, "R26: a non-object is 400");
+    ok(run(SB_CMD_VISITOR_MESSAGE, "v", NULL, SB_CH_CHAT, "{\"text\":5}",
+           &status) == NULL && status == 400, "R26: wrong type is 400");
+    ok(run(SB_CMD_VISITOR_MESSAGE, "v", NULL, SB_CH_CHAT,
+           "{\"text\":\"\\ud800\"}", &status) == NULL && status == 400,
+       "R26: a lone surrogate is 400");
+    ok(run(SB_CMD_VISITOR_MESSAGE, "v", NULL, SB_CH_CHAT,
+           "{\"text\":\"\xff\"}", &status) == NULL && status == 400,
+       "R26: invalid UTF-8 is 400");
+    ok(run(SB_CMD_AVAILABILITY, "ann", NULL, 0,
+           "{\"class\":\"nope\",\"available\":true}", &status) == NULL
+       && status == 422, "an unknown class is 422");
+    ok(run(SB_CMD_PUT_AGENT, "root", "zed", 0,
+           "{\"name\":\"Z\",\"capacity\":{\"chat\":-1}}", &status) == NULL
+       && status == 400, "a negative capacity is 400");
+}
+
+
+static void
+test_util(void)
+{
+    int64_t      ms;
+    sb_claims_t  c;
+    const char  *why;
+    /* HS256 over {"alg":"HS256"}.{"sub":"a","role":"agent","exp":4102444800}
+     * with key "0123456789abcdef", made by lib/Switchboard/Token.pm */
+    const char  *tok = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+        ".eyJleHAiOjQxMDI0NDQ4MDAsInJvbGUiOiJhZ2VudCIsInN1YiI6ImEifQ"
+        ".IrmPYAtIMXBy1LrMna92VrhRBXdm6sJm2QnSBMQgO0M";
+
+    ok(sb_parse_time("2026-11-23T10:00:00Z", &ms) == 0
+       && ms == 1795428000000LL, "RFC 3339 Z parses");
+    ok(sb_parse_time("2026-11-23T11:00:00+01:00", &ms) == 0
+       && ms == 1795428000000LL, "RFC 3339 offset parses");
+    ok(sb_parse_time("2026-11-23 10:00", &ms) != 0, "bad date refused");
+    ok(sb_valid_id("alice.b-c_1", 11, 0), "id with . _ - is valid");
+    ok(!sb_valid_id("al/ice", 6, 0), "id with / is refused");
+    ok(!sb_valid_id("+336", 4, 0) && sb_valid_id("+336", 4, 1),
+       "+ only in provider ids");
+    ok(sb_valid_utf8((const unsigned char *) "\xf0\x9f\x98\x80", 4),
+       "4-byte emoji is valid UTF-8");
+    ok(!sb_valid_utf8((const unsigned char *) "\xed\xa0\x80", 3),
+       "an encoded surrogate is invalid UTF-8");
+    ok(!sb_valid_utf8((const unsigned char *) "\xc0\xaf", 2),
+       "an overlong form is invalid UTF-8");
+
+    {
+        ok(sb_jwt_verify(tok, strlen(tok),
+                         (const unsigned char *) "0123456789abcdef", 16,
+                         1700000000, &c, &why) == 0
+           && strcmp(c.sub, "a") == 0 && strcmp(c.role, "agent") == 0,
+           "R25: a good token verifies");
+        ok(sb_jwt_verify(tok, strlen(tok),
+                         (const unsigned char *) "0123456789abcdeX", 16,
+                         1700000000, &c, &why) != 0,
+           "R25: another key fails");
+        ok(sb_jwt_verify(tok, strlen(tok),
+                         (const unsigned char *) "0123456789abcdef", 16,
+                         4102444801LL, &c, &why) != 0,
+           "R25: an expired token fails");
+    }
+}
+
+
+int
+main(void)
+{
+    setup();
+    test_routing();
+    test_batch_isolation();
+    test_parse();
+    test_util();
+    sb_store_close(&st);
+    return done_testing();
+}
