@@ -83,7 +83,7 @@ ngx_int_t ngx_http_switchboard_read_body(ngx_http_request_t *r,
     ngx_http_client_body_handler_pt handler);
 ngx_int_t ngx_http_switchboard_body(ngx_http_request_t *r, ngx_str_t *body);
 ngx_int_t ngx_http_switchboard_authenticate(ngx_http_request_t *r,
-    ngx_http_switchboard_ctx_t *ctx, const char *role);
+    ngx_http_switchboard_ctx_t *ctx, const char *role, sb_result_t *err);
 MDB_txn *ngx_http_switchboard_read_begin(ngx_log_t *log);
 void ngx_http_switchboard_read_end(void);
 void ngx_http_switchboard_read_close(void);

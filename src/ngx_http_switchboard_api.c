@@ -90,17 +90,23 @@ ngx_http_switchboard_bad_method(ngx_http_request_t *r, const char *allow)
 }
 
 
-/* An id from the path; R26: refused before any use. */
+/* An id from the path; R26: refused (NGX_DECLINED) before any use. */
 static ngx_int_t
-ngx_http_switchboard_path_id(ngx_http_request_t *r, ngx_str_t *s, char *dst,
-    const char *what)
+ngx_http_switchboard_path_id(ngx_str_t *s, char *dst)
 {
     if (!sb_valid_id((char *) s->data, s->len, 0)) {
-        return ngx_http_switchboard_error(r, 400, "bad_id", what);
+        return NGX_DECLINED;
     }
     ngx_memcpy(dst, s->data, s->len);
     dst[s->len] = '\0';
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_switchboard_bad_id(ngx_http_request_t *r, const char *what)
+{
+    return ngx_http_switchboard_error(r, 400, "bad_id", what);
 }
 
 
@@ -320,7 +326,6 @@ static ngx_int_t
 ngx_http_switchboard_agent_api(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *p)
 {
-    ngx_int_t  rc;
 
     if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "events")) {
         if (r->method != NGX_HTTP_GET) {
@@ -348,10 +353,8 @@ ngx_http_switchboard_agent_api(ngx_http_request_t *r,
     {
         return ngx_http_switchboard_not_found(r);
     }
-    rc = ngx_http_switchboard_path_id(r, &p->seg[1], ctx->target,
-                                      "invalid conversation id");
-    if (rc != NGX_OK) {
-        return rc;
+    if (ngx_http_switchboard_path_id(&p->seg[1], ctx->target) != NGX_OK) {
+        return ngx_http_switchboard_bad_id(r, "invalid conversation id");
     }
 
     if (p->n == 2) {
@@ -431,7 +434,7 @@ ngx_http_switchboard_admin_api(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *p)
 {
     ngx_str_t  state;
-    ngx_int_t  rc, agents;
+    ngx_int_t  agents;
 
     if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "ledger")) {
         if (r->method != NGX_HTTP_GET) {
@@ -452,11 +455,14 @@ ngx_http_switchboard_admin_api(ngx_http_request_t *r,
             return ngx_http_switchboard_bad_method(r, "GET");
         }
         if (p->n == 2) {
-            rc = ngx_http_switchboard_path_id(r, &p->seg[1], ctx->target,
-                                              "invalid conversation id");
-            return rc != NGX_OK ? rc
-                   : ngx_http_switchboard_read(r, ctx,
-                                         ngx_http_switchboard_q_admin_conv);
+            if (ngx_http_switchboard_path_id(&p->seg[1], ctx->target)
+                != NGX_OK)
+            {
+                return ngx_http_switchboard_bad_id(r,
+                                                   "invalid conversation id");
+            }
+            return ngx_http_switchboard_read(r, ctx,
+                                           ngx_http_switchboard_q_admin_conv);
         }
         if (ngx_http_arg(r, (u_char *) "state", 5, &state) == NGX_OK) {
             if (!ngx_http_switchboard_is(&state, "queued")
@@ -481,11 +487,9 @@ ngx_http_switchboard_admin_api(ngx_http_request_t *r,
     if (!agents && !ngx_http_switchboard_is(&p->seg[0], "groups")) {
         return ngx_http_switchboard_not_found(r);
     }
-    rc = ngx_http_switchboard_path_id(r, &p->seg[1], ctx->target,
-                                      agents ? "invalid agent id"
-                                             : "invalid group id");
-    if (rc != NGX_OK) {
-        return rc;
+    if (ngx_http_switchboard_path_id(&p->seg[1], ctx->target) != NGX_OK) {
+        return ngx_http_switchboard_bad_id(r, agents ? "invalid agent id"
+                                                     : "invalid group id");
     }
 
     switch (r->method) {
@@ -512,6 +516,7 @@ ngx_http_switchboard_handler(ngx_http_request_t *r)
     ngx_http_switchboard_loc_conf_t  *lcf;
     ngx_http_switchboard_ctx_t       *ctx;
     ngx_http_switchboard_path_t       path;
+    sb_result_t                       err = { 0, NULL };
     ngx_int_t                         rc;
     static const char                *roles[] = {
         NULL, "agent", "visitor", "admin"
@@ -526,8 +531,11 @@ ngx_http_switchboard_handler(ngx_http_request_t *r)
     ctx->request = r;
     ngx_http_set_ctx(r, ctx, ngx_http_switchboard_module);
 
-    rc = ngx_http_switchboard_authenticate(r, ctx, roles[lcf->kind]);
-    if (rc != NGX_OK) {
+    if (ngx_http_switchboard_authenticate(r, ctx, roles[lcf->kind], &err)
+        != NGX_OK)
+    {
+        rc = ngx_http_switchboard_result(r, &err);
+        sb_result_free(&err);
         return rc;
     }
 

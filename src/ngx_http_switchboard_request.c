@@ -172,11 +172,12 @@ ngx_http_switchboard_body(ngx_http_request_t *r, ngx_str_t *body)
 
 /*
  * R25: "Authorization: Bearer <HS256 JWT>" with the location's role; the
- * token's tenant (default "default") must be the request's tenant.
+ * token's tenant (default "default") must be the request's tenant. Sends
+ * nothing: a refusal is left in err for the caller to answer.
  */
 ngx_int_t
 ngx_http_switchboard_authenticate(ngx_http_request_t *r,
-    ngx_http_switchboard_ctx_t *ctx, const char *role)
+    ngx_http_switchboard_ctx_t *ctx, const char *role, sb_result_t *err)
 {
     ngx_http_switchboard_main_conf_t  *mcf;
     ngx_http_switchboard_loc_conf_t   *lcf;
@@ -191,11 +192,12 @@ ngx_http_switchboard_authenticate(ngx_http_request_t *r,
     if (lcf->tenant == NULL) {
         ngx_str_set(&tenant, "default");
     } else if (ngx_http_complex_value(r, lcf->tenant, &tenant) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        sb_result_error(err, 500, "tenant_error", "cannot evaluate tenant");
+        return NGX_DECLINED;
     }
     if (!sb_valid_id((char *) tenant.data, tenant.len, 0)) {
-        return ngx_http_switchboard_error(r, 400, "bad_tenant",
-                                          "the tenant is not a valid id");
+        sb_result_error(err, 400, "bad_tenant", "the tenant is not a valid id");
+        return NGX_DECLINED;
     }
     ngx_memcpy(ctx->tenant, tenant.data, tenant.len);
     ctx->tenant[tenant.len] = '\0';
@@ -204,8 +206,9 @@ ngx_http_switchboard_authenticate(ngx_http_request_t *r,
     if (h == NULL || h->value.len < 7
         || ngx_strncasecmp(h->value.data, (u_char *) "Bearer ", 7) != 0)
     {
-        return ngx_http_switchboard_error(r, 401, "missing_token",
-                                          "a Bearer token is required");
+        sb_result_error(err, 401, "missing_token",
+                        "a Bearer token is required");
+        return NGX_DECLINED;
     }
     token.data = h->value.data + 7;
     token.len = h->value.len - 7;
@@ -217,28 +220,28 @@ ngx_http_switchboard_authenticate(ngx_http_request_t *r,
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "switchboard: token refused: %s", why);
-        return ngx_http_switchboard_error(r, 401, "invalid_token", why);
+        sb_result_error(err, 401, "invalid_token", "%s", why);
+        return NGX_DECLINED;
     }
 
     if (ngx_strcmp(claims.role, role) != 0) {
-        return ngx_http_switchboard_error(r, 403, "wrong_role",
-                                          "this token's role may not use "
-                                          "this API");
+        sb_result_error(err, 403, "wrong_role",
+                        "a %s token may not use the %s API", claims.role,
+                        role);
+        return NGX_DECLINED;
     }
 
     claimed = claims.tenant[0] ? claims.tenant : "default";
     if (ngx_strcmp(claimed, ctx->tenant) != 0) {
-        return ngx_http_switchboard_error(r, 403, "wrong_tenant",
-                                          "this token is for another "
-                                          "tenant");
+        sb_result_error(err, 403, "wrong_tenant",
+                        "this token is for another tenant");
+        return NGX_DECLINED;
     }
 
-    if (!sb_valid_id(claims.sub, ngx_strlen(claims.sub),
-                     role[0] == 'v'))
-    {
-        return ngx_http_switchboard_error(r, 401, "invalid_token",
-                                          "the token's subject is not a "
-                                          "valid id");
+    if (!sb_valid_id(claims.sub, ngx_strlen(claims.sub), role[0] == 'v')) {
+        sb_result_error(err, 401, "invalid_token",
+                        "the token's subject is not a valid id");
+        return NGX_DECLINED;
     }
     ngx_cpystrn((u_char *) ctx->actor, (u_char *) claims.sub,
                 sizeof(ctx->actor));

@@ -84,7 +84,8 @@ sb_cmd_parse(sb_cmd_t *cmd, const sb_config_t *cfg, const char *body,
         || cmd->type == SB_CMD_AVAILABILITY || cmd->type == SB_CMD_PUT_AGENT
         || cmd->type == SB_CMD_PUT_GROUP)
     {
-        json = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        json = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                          &jerr);
         if (json == NULL) {
             sb_result_error(err, 400, "malformed_json", "%s (at byte %d)",
                             jerr.text, jerr.position);

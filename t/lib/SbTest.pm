@@ -233,14 +233,16 @@ sub raw_request {
     my ($self, $method, $path, %o) = @_;
     my $body = $o{body};
     $body = $JSON->encode($body) if ref $body;
+    utf8::encode($body) if defined $body && utf8::is_utf8($body);
     my $h = $o{headers} || {};
     my $req = "$method $path HTTP/1.1\r\nHost: localhost\r\n"
             . "Connection: close\r\n";
     $req .= "Authorization: Bearer $o{token}\r\n" if defined $o{token};
     $req .= "$_: $h->{$_}\r\n" for sort keys %$h;
     if (defined $body) {
-        $req .= "Content-Length: " . length($body) . "\r\n"
-          unless $o{chunked} || exists $h->{'Content-Length'};
+        $req .= $o{chunked} ? "Transfer-Encoding: chunked\r\n"
+              : exists $h->{'Content-Length'} ? ''
+              : "Content-Length: " . length($body) . "\r\n";
         $req .= "Content-Type: application/json\r\n";
     }
     $req .= "\r\n";

@@ -1,0 +1,80 @@
+# Directives: nginx -t reports bad ones with file and line; custom slot
+# classes and the store's size and sync options take effect.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use SbTest;
+
+my @bad = (
+    [ 'switchboard_slot_class voice 2 phone;', qr/unknown channel "phone"/ ],
+    [ "switchboard_slot_class chat 3 chat;\n"
+      . '    switchboard_slot_class web 3 chat;',
+      qr/channel "chat" is already in a slot class/ ],
+    [ 'switchboard_slot_class chat -1 chat;', qr/invalid capacity/ ],
+    [ 'switchboard_slot_class all 1 chat;', qr/invalid slot class name/ ],
+    [ 'switchboard_slot_class chat 1;', qr/needs at least one channel/ ],
+    [ '', qr/must be shorter than/, poll => '10s' ],
+    [ '', qr/invalid value/, poll => 'soon' ],
+    [ 'switchboard_group "bad group";', qr/invalid switchboard_group/ ],
+);
+for my $case (@bad) {
+    my ($http, $re, %o) = @$case;
+    my $t = SbTest->new(http => $http, %o);
+    my ($code, $out) = $t->test_conf;
+    isnt($code, 0, "nginx -t refuses: $http");
+    like($out, $re, '... and says why');
+    like($out, qr{nginx\.conf:\d+}, '... with file and line');
+}
+
+for my $store ('switchboard_store PREFIX/s size=1k;',
+               'switchboard_store PREFIX/s sync=maybe;')
+{
+    my $t = SbTest->new;
+    (my $s = $store) =~ s/PREFIX/$t->{prefix}/;
+    $t->{store} = $s;
+    $t->write_conf;
+    my ($code, $out) = $t->test_conf;
+    isnt($code, 0, "nginx -t refuses $store");
+    like($out, qr{nginx\.conf:\d+}, '... with file and line');
+}
+
+{
+    my $t = SbTest->new(store => '');
+    my ($code, $out) = $t->test_conf;
+    isnt($code, 0, 'API locations without a store are refused');
+    like($out, qr/need "switchboard_store"/, '... and it says so');
+}
+
+{
+    my $t = SbTest->new;
+    (my $conf = $t->conf_text) =~ s{/jwt\.secret}{/nope};
+    $t->write_file('conf/nginx.conf', $conf);
+    my ($code, $out) = $t->test_conf;
+    isnt($code, 0, 'a missing secret file is refused');
+    like($out, qr{open\(\) ".*/nope" failed}, '... naming the file');
+    like($out, qr{nginx\.conf:\d+}, '... with file and line');
+}
+
+# custom classes: web chat gets 1 slot; sms joins a "text" class with 2
+my $t = SbTest->new(http => "switchboard_slot_class chat 1 chat;\n"
+                          . "    switchboard_slot_class mobile 2 mobile;\n"
+                          . "    switchboard_slot_class text 2 sms whatsapp;",
+                    store => undef);
+$t->{store} = "switchboard_store $t->{prefix}/store size=32m sync=off;";
+$t->write_conf;
+my ($code, $out) = $t->test_conf;
+is($code, 0, 'custom classes pass nginx -t') or diag $out;
+$t->start;
+$t->add_agent('ann');
+my $me = $t->available('ann')->{json};
+is_deeply([ sort keys %{ $me->{classes} } ], [qw(chat mobile text)],
+          'the configured classes are the ones shown');
+is($me->{classes}{chat}{capacity}, 1, 'chat capacity from the directive');
+$t->say_visitor('v1', 'chat', 'a');
+my $c2 = $t->say_visitor('v2', 'chat', 'b')->{json}{conversation};
+is($t->get("/admin/conversations/$c2", $t->admin)->{json}{state}, 'queued',
+   'the second chat waits: capacity 1');
+$t->stop;
+$t->check_log;
+done_testing;
