@@ -31,7 +31,7 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-$(NGX_BUILD)/Makefile: config | deps
+$(NGX_BUILD)/objs/Makefile: config | deps
 	rm -rf $(NGX_BUILD) && mkdir -p $(BUILD)
 	cp -r $(NGX_SRC) $(NGX_BUILD)
 	cd $(NGX_BUILD) && . ./conf_flags && \
@@ -39,16 +39,17 @@ $(NGX_BUILD)/Makefile: config | deps
 	    $(if $(SANITIZE),$(SAN_FLAGS)) \
 	    > configure.log 2>&1 || { tail -30 configure.log; exit 1; }
 
-$(MODULE): $(NGX_BUILD)/Makefile $(SOURCES)
+$(MODULE): $(NGX_BUILD)/objs/Makefile $(SOURCES)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
 
 run: $(MODULE)
 	@mkdir -p var/logs var/store var/body
 	@[ -f var/jwt.secret ] || head -c 32 /dev/urandom | base64 > var/jwt.secret
-	@echo "Switchboard on http://127.0.0.1:8080 (Ctrl-C stops it)"
-	@echo "mint a token:  bin/sb-token --secret var/jwt.secret --sub admin --role admin"
+	@echo "Switchboard on http://127.0.0.1:8080 (Ctrl-C stops it); logs in var/logs"
+	@echo "mint a token:  TOKEN=\$$(bin/sb-token --secret var/jwt.secret --sub root --role admin)"
 	@echo "then try:      curl -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:8080/admin/groups/default"
-	nginx -p $(CURDIR)/var -c $(CURDIR)/conf/switchboard.conf \
+	@echo "the README walks through a 5-minute tour"
+	nginx -p $(CURDIR)/var/ -c $(CURDIR)/conf/switchboard.conf \
 	    -g "daemon off; load_module $(CURDIR)/$(MODULE);"
 
 $(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) t/unit/tap.h | deps

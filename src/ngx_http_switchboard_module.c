@@ -346,7 +346,7 @@ ngx_http_switchboard_jwt_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     }
     value = cf->args->elts;
     path = value[1];
-    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+    if (ngx_conf_full_name(cf->cycle, &path, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
