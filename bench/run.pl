@@ -76,7 +76,8 @@ sub wrk {
     return $rps // 0;
 }
 
-print "machine: ", `nproc`, " cores, ",
+chomp(my $ncpu = `nproc`);
+print "machine: $ncpu cores, ",
       (`grep -m1 'model name' /proc/cpuinfo` =~ /:\s*(.*)/)[0], "\n";
 print "wrk -t2 -c$conns -d${duration}s, nginx with 2 workers, same run\n\n";
 
