@@ -13,11 +13,11 @@ SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES     := $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h) config
 CORE_SRCS   := $(wildcard src/core/*.c)
 UNIT_TESTS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/*.c))
-SAN_FLAGS   := --with-cc-opt="-fsanitize=address$(comma)undefined -fno-omit-frame-pointer" --with-ld-opt="-fsanitize=address$(comma)undefined"
 comma       := ,
+SAN_FLAGS   := --with-cc-opt="-fsanitize=address$(comma)undefined -fno-omit-frame-pointer" --with-ld-opt="-fsanitize=address$(comma)undefined"
 CFLAGS_CORE := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc/core
 
-.PHONY: all deps run test unit prove bench clean token
+.PHONY: all deps run test test-asan unit bench clean token
 
 all: $(MODULE)
 
@@ -61,6 +61,16 @@ unit: $(UNIT_TESTS)
 
 test: $(MODULE) unit
 	SB_MODULE=$(CURDIR)/$(MODULE) prove -r t
+
+# The same suite against an ASan + UBSan build of the module; nginx gets
+# the runtime preloaded, and any sanitizer report fails the run.
+test-asan:
+	$(MAKE) BUILD=build/asan SANITIZE=1 build/asan/nginx/objs/ngx_http_switchboard_module.so
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(CURDIR)/build/asan/report \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(CURDIR)/build/asan/report \
+	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	SB_MODULE=$(CURDIR)/build/asan/nginx/objs/ngx_http_switchboard_module.so prove -r t
+	@if ls build/asan/report.* >/dev/null 2>&1; then cat build/asan/report.*; exit 1; fi
 
 bench: $(MODULE)
 	@$(MAKE) -s deps EXTRA_PKGS="$(BENCH_PKGS)"

@@ -188,6 +188,23 @@ ngx_http_switchboard_command(ngx_http_request_t *r,
 }
 
 
+/* POST of a message: R21's Idempotency-Key is checked before the body. */
+static ngx_int_t
+ngx_http_switchboard_post_message(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_cmd_type_t type)
+{
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_switchboard_bad_method(r, "POST");
+    }
+    if (ngx_http_switchboard_idem(r, ctx) != NGX_OK) {
+        return ngx_http_switchboard_error(r, 400, "bad_idempotency_key",
+                                          "Idempotency-Key must be 1-128 "
+                                          "visible ASCII characters");
+    }
+    return ngx_http_switchboard_command(r, ctx, type);
+}
+
+
 /* Runs a read-only query in a fresh read transaction. */
 typedef int (*ngx_http_switchboard_query_pt)(MDB_txn *txn,
     ngx_http_switchboard_ctx_t *ctx, sb_result_t *res);
@@ -366,15 +383,8 @@ ngx_http_switchboard_agent_api(ngx_http_request_t *r,
     }
 
     if (ngx_http_switchboard_is(&p->seg[2], "messages")) {
-        if (r->method != NGX_HTTP_POST) {
-            return ngx_http_switchboard_bad_method(r, "POST");
-        }
-        if (ngx_http_switchboard_idem(r, ctx) != NGX_OK) {
-            return ngx_http_switchboard_error(r, 400, "bad_idempotency_key",
-                                              "Idempotency-Key must be 1-128 "
-                                              "visible ASCII characters");
-        }
-        return ngx_http_switchboard_command(r, ctx, SB_CMD_AGENT_MESSAGE);
+        return ngx_http_switchboard_post_message(r, ctx,
+                                                 SB_CMD_AGENT_MESSAGE);
     }
 
     if (ngx_http_switchboard_is(&p->seg[2], "end")) {
@@ -400,16 +410,8 @@ ngx_http_switchboard_visitor_api(ngx_http_request_t *r,
     }
 
     if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "messages")) {
-        if (r->method != NGX_HTTP_POST) {
-            return ngx_http_switchboard_bad_method(r, "POST");
-        }
-        if (ngx_http_switchboard_idem(r, ctx) != NGX_OK) {
-            return ngx_http_switchboard_error(r, 400, "bad_idempotency_key",
-                                              "Idempotency-Key must be 1-128 "
-                                              "visible ASCII characters");
-        }
-        return ngx_http_switchboard_command(r, ctx,
-                                            SB_CMD_VISITOR_MESSAGE);
+        return ngx_http_switchboard_post_message(r, ctx,
+                                                 SB_CMD_VISITOR_MESSAGE);
     }
 
     if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "events")) {

@@ -194,6 +194,32 @@ sb_idem_store(sb_ctx_t *cx, sb_key_t *k, json_t *conv, json_t *msg)
 }
 
 
+/* A stored message: its event in owner's log, its idempotency key, 201. */
+static int
+sb_message_stored(sb_ctx_t *cx, sb_cmd_t *cmd, sb_key_t *ik, json_t *conv,
+    json_t *msg, const char *owner, const char *type, sb_result_t *res)
+{
+    int  rc = 0;
+
+    if (owner) {
+        rc = sb_log_append(cx, owner,
+                 json_pack("{s:s,s:s,s:o}", "type", type,
+                           "conversation", sb_get_str(conv, "id"),
+                           "message", sb_message_view(msg)));
+    }
+    if (rc == 0 && cmd->idem[0]) {
+        rc = sb_idem_store(cx, ik, conv, msg);
+    }
+    if (rc == 0) {
+        sb_result_set(res, 201,
+                      json_pack("{s:s,s:o}", "conversation",
+                                sb_get_str(conv, "id"), "message",
+                                sb_message_view(msg)));
+    }
+    return rc;
+}
+
+
 static int
 sb_conv_create(sb_ctx_t *cx, sb_cmd_t *cmd, int klass, json_t **out)
 {
@@ -284,26 +310,22 @@ sb_apply_visitor_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
 
     if (created) {
         rc = sb_route(cx, conv);
+        if (rc == 0) {
+            rc = sb_message_stored(cx, cmd, &ik, conv, msg, NULL, NULL, res);
+        }
 
     } else {
         rc = sb_conv_save(cx, conv);
         if (rc == 0 && sb_get_str(conv, "agent")) {
             sb_agent_owner(sb_get_str(conv, "agent"), owner, sizeof(owner));
-            rc = sb_log_append(cx, owner,
-                     json_pack("{s:s,s:s,s:o}", "type", "conversation.message",
-                               "conversation", sb_get_str(conv, "id"),
-                               "message", sb_message_view(msg)));
+        } else {
+            owner[0] = '\0';
         }
-    }
-
-    if (rc == 0 && cmd->idem[0]) {
-        rc = sb_idem_store(cx, &ik, conv, msg);
-    }
-    if (rc == 0) {
-        sb_result_set(res, 201,
-                      json_pack("{s:s,s:o}", "conversation",
-                                sb_get_str(conv, "id"), "message",
-                                sb_message_view(msg)));
+        if (rc == 0) {
+            rc = sb_message_stored(cx, cmd, &ik, conv, msg,
+                                   owner[0] ? owner : NULL,
+                                   "conversation.message", res);
+        }
     }
 
 done:
@@ -389,18 +411,7 @@ sb_apply_agent_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     if (rc == 0) {
         sb_visitor_owner(sb_get_str(conv, "channel"),
                          sb_get_str(conv, "visitor"), owner, sizeof(owner));
-        rc = sb_log_append(cx, owner,
-                 json_pack("{s:s,s:s,s:o}", "type", "message",
-                           "conversation", sb_get_str(conv, "id"),
-                           "message", sb_message_view(msg)));
-    }
-    if (rc == 0 && cmd->idem[0]) {
-        rc = sb_idem_store(cx, &ik, conv, msg);
-    }
-    if (rc == 0) {
-        sb_result_set(res, 201,
-                      json_pack("{s:s,s:o}", "conversation", cmd->target,
-                                "message", sb_message_view(msg)));
+        rc = sb_message_stored(cx, cmd, &ik, conv, msg, owner, "message", res);
     }
     json_decref(msg);
     json_decref(conv);
