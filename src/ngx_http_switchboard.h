@@ -27,6 +27,10 @@ typedef struct {
     ngx_msec_t                 poll_timeout;
     ngx_msec_t                 presence_timeout;
     ngx_flag_t                 classes_set;
+    ngx_msec_t                 first_reply_timeout;
+    ngx_msec_t                 reply_timeout;
+    ngx_msec_t                 snooze_max;
+    ngx_flag_t                 sticky;
     sb_config_t                core;
     ngx_thread_pool_t         *thread_pool;
 } ngx_http_switchboard_main_conf_t;
@@ -97,6 +101,11 @@ ngx_int_t ngx_http_switchboard_submit(ngx_http_request_t *r,
 ngx_int_t ngx_http_switchboard_wake_create(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_switchboard_wake_listen(ngx_cycle_t *cycle);
 void ngx_http_switchboard_wake_broadcast(sb_moved_t *moved);
+void ngx_http_switchboard_wake_timers(void);
+
+/* timer.c */
+ngx_int_t ngx_http_switchboard_timer_init(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_switchboard_timer_rearm(void);
 
 /* poll.c */
 ngx_int_t ngx_http_switchboard_poll_init(ngx_cycle_t *cycle);

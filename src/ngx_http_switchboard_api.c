@@ -343,6 +343,16 @@ static ngx_int_t
 ngx_http_switchboard_agent_api(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *p)
 {
+    static const struct {
+        const char     *name;
+        sb_cmd_type_t   type;
+    }  actions[] = {
+        { "end", SB_CMD_END },            /* R9 */
+        { "snooze", SB_CMD_SNOOZE },      /* R7 */
+        { "release", SB_CMD_RELEASE },    /* R8 */
+        { NULL, 0 }
+    }, *a;
+
 
     if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "events")) {
         if (r->method != NGX_HTTP_GET) {
@@ -387,11 +397,13 @@ ngx_http_switchboard_agent_api(ngx_http_request_t *r,
                                                  SB_CMD_AGENT_MESSAGE);
     }
 
-    if (ngx_http_switchboard_is(&p->seg[2], "end")) {
-        if (r->method != NGX_HTTP_POST) {
-            return ngx_http_switchboard_bad_method(r, "POST");
+    for (a = actions; a->name; a++) {
+        if (ngx_http_switchboard_is(&p->seg[2], a->name)) {
+            if (r->method != NGX_HTTP_POST) {
+                return ngx_http_switchboard_bad_method(r, "POST");
+            }
+            return ngx_http_switchboard_command(r, ctx, a->type);
         }
-        return ngx_http_switchboard_command(r, ctx, SB_CMD_END);
     }
 
     return ngx_http_switchboard_not_found(r);

@@ -182,6 +182,10 @@ ngx_http_switchboard_committed(ngx_event_t *ev)
     ngx_http_switchboard_wake_broadcast(&cm->moved);
     sb_moved_truncate(&cm->moved, 0);
 
+    if (ngx_http_switchboard_timer_rearm()) {
+        ngx_http_switchboard_wake_timers();
+    }
+
     cm->in_flight = 0;
     if (cm->npending) {
         ngx_http_switchboard_flush(&cm->flush);

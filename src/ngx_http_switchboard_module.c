@@ -17,6 +17,10 @@ static char *ngx_http_switchboard_slot_class(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_switchboard_snooze_presets(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_auto_close(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_switchboard_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_switchboard_init_process(ngx_cycle_t *cycle);
 static void ngx_http_switchboard_exit_process(ngx_cycle_t *cycle);
@@ -60,6 +64,48 @@ static ngx_command_t  ngx_http_switchboard_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_switchboard_main_conf_t, presence_timeout),
+      NULL },
+
+    { ngx_string("switchboard_first_reply_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, first_reply_timeout),
+      NULL },
+
+    { ngx_string("switchboard_reply_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, reply_timeout),
+      NULL },
+
+    { ngx_string("switchboard_snooze_presets"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_switchboard_snooze_presets,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_snooze_max"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, snooze_max),
+      NULL },
+
+    { ngx_string("switchboard_auto_close"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_switchboard_auto_close,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_sticky"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, sticky),
       NULL },
 
     { ngx_string("switchboard_tenant"),
@@ -136,6 +182,7 @@ static void *
 ngx_http_switchboard_create_main_conf(ngx_conf_t *cf)
 {
     ngx_http_switchboard_main_conf_t  *mcf;
+    ngx_uint_t                         i;
 
     mcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_switchboard_main_conf_t));
     if (mcf == NULL) {
@@ -146,6 +193,13 @@ ngx_http_switchboard_create_main_conf(ngx_conf_t *cf)
     mcf->sync = NGX_CONF_UNSET;
     mcf->poll_timeout = NGX_CONF_UNSET_MSEC;
     mcf->presence_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->first_reply_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->reply_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->snooze_max = NGX_CONF_UNSET_MSEC;
+    mcf->sticky = NGX_CONF_UNSET;
+    for (i = 0; i < SB_CH_COUNT; i++) {
+        mcf->core.auto_close_ms[i] = -1;
+    }
 
     return mcf;
 }
@@ -167,8 +221,33 @@ static char *
 ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_switchboard_main_conf_t  *mcf = conf;
+    sb_config_t                       *core = &mcf->core;
+    int                                i;
 
     ngx_conf_init_size_value(mcf->map_size, 1024 * 1024 * 1024);
+    ngx_conf_init_msec_value(mcf->first_reply_timeout, 5 * 60000);
+    ngx_conf_init_msec_value(mcf->reply_timeout, 12 * 3600000);
+    ngx_conf_init_msec_value(mcf->snooze_max, (ngx_msec_t) 30 * 86400000);
+    ngx_conf_init_value(mcf->sticky, 0);
+
+    core->first_reply_ms = (int64_t) mcf->first_reply_timeout;
+    core->reply_ms = (int64_t) mcf->reply_timeout;
+    core->snooze_max_ms = (int64_t) mcf->snooze_max;
+    core->sticky = (int) mcf->sticky;
+
+    /* the seeds: mobile closes after 7 days, third-party channels never */
+    for (i = 0; i < SB_CH_COUNT; i++) {
+        if (core->auto_close_ms[i] < 0) {
+            core->auto_close_ms[i] = (i == SB_CH_MOBILE) ? 7 * 86400000LL : 0;
+        }
+    }
+    if (core->npresets == 0) {
+        ngx_cpystrn((u_char *) core->presets[0].label, (u_char *) "3h", 16);
+        core->presets[0].ms = 3 * 3600000LL;
+        ngx_cpystrn((u_char *) core->presets[1].label, (u_char *) "1d", 16);
+        core->presets[1].ms = 86400000LL;
+        core->npresets = 2;
+    }
     ngx_conf_init_value(mcf->sync, 1);
     ngx_conf_init_msec_value(mcf->poll_timeout, 30000);
     ngx_conf_init_msec_value(mcf->presence_timeout, 90000);
@@ -469,6 +548,69 @@ ngx_http_switchboard_slot_class(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+static char *
+ngx_http_switchboard_snooze_presets(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value = cf->args->elts;
+    ngx_uint_t                         i;
+    ngx_int_t                          ms;
+    sb_preset_t                       *p;
+
+    if (mcf->core.npresets) {
+        return "is duplicate";
+    }
+    if (cf->args->nelts - 1 > SB_MAX_PRESETS) {
+        return "has too many presets";
+    }
+    for (i = 1; i < cf->args->nelts; i++) {
+        ms = ngx_parse_time(&value[i], 0);
+        if (ms == NGX_ERROR || ms == 0 || value[i].len >= sizeof(p->label)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid snooze preset \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+        p = &mcf->core.presets[mcf->core.npresets++];
+        ngx_cpystrn((u_char *) p->label, value[i].data, value[i].len + 1);
+        p->ms = ms;
+    }
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_switchboard_auto_close(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value = cf->args->elts;
+    ngx_int_t                          ch, ms;
+
+    ch = sb_channel_parse((char *) value[1].data, value[1].len);
+    if (ch < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "unknown channel \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    if (mcf->core.auto_close_ms[ch] >= 0) {
+        return "is duplicate for this channel";
+    }
+    if (ngx_strcmp(value[2].data, "off") == 0) {
+        mcf->core.auto_close_ms[ch] = 0;
+        return NGX_CONF_OK;
+    }
+    ms = ngx_parse_time(&value[2], 0);
+    if (ms == NGX_ERROR || ms == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid auto-close time \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+    mcf->core.auto_close_ms[ch] = ms;
+    return NGX_CONF_OK;
+}
+
+
 static ngx_http_switchboard_main_conf_t *
 ngx_http_switchboard_cycle_conf(ngx_cycle_t *cycle)
 {
@@ -568,7 +710,8 @@ ngx_http_switchboard_init_process(ngx_cycle_t *cycle)
 
     if (ngx_http_switchboard_commit_init(cycle) != NGX_OK
         || ngx_http_switchboard_wake_listen(cycle) != NGX_OK
-        || ngx_http_switchboard_poll_init(cycle) != NGX_OK)
+        || ngx_http_switchboard_poll_init(cycle) != NGX_OK
+        || ngx_http_switchboard_timer_init(cycle) != NGX_OK)
     {
         return NGX_ERROR;
     }

@@ -174,6 +174,31 @@ ngx_http_switchboard_wake_broadcast(sb_moved_t *moved)
 }
 
 
+/* An earlier deadline was set here: the other workers re-arm too. */
+void
+ngx_http_switchboard_wake_timers(void)
+{
+    ngx_http_switchboard_wake_t  *wk = ngx_http_switchboard_wake;
+    ngx_uint_t                    w;
+
+    if (wk == NULL || ngx_process == NGX_PROCESS_SINGLE || ngx_exiting) {
+        return;
+    }
+    for (w = 0; w < wk->n; w++) {
+        if (w != ngx_worker
+            && ngx_http_switchboard_wake_send(w, (u_char *) "T\n", 2)
+               != NGX_OK)
+        {
+            ngx_http_switchboard_rescan |= (ngx_uint_t) 1 << w;
+        }
+    }
+    if (ngx_http_switchboard_rescan && !ngx_http_switchboard_retry.timer_set)
+    {
+        ngx_add_timer(&ngx_http_switchboard_retry, 10);
+    }
+}
+
+
 static void
 ngx_http_switchboard_wake_retry(ngx_event_t *ev)
 {
@@ -210,14 +235,20 @@ ngx_http_switchboard_wake_read(ngx_event_t *ev)
             }
             return;
         }
+        /* "*": rescan after an overflow, so timers may have moved too */
         if (n == 1 && buf[0] == '*') {
             ngx_http_switchboard_poll_wake_all();
+            (void) ngx_http_switchboard_timer_rearm();
             continue;
         }
         for (p = buf; p < buf + n; p = eol + 1) {
             eol = ngx_strlchr(p, buf + n, '\n');
             if (eol == NULL) {
                 break;
+            }
+            if (eol - p == 1 && *p == 'T') {
+                (void) ngx_http_switchboard_timer_rearm();
+                continue;
             }
             ngx_http_switchboard_poll_wake(p, eol - p);
         }

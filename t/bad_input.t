@@ -16,6 +16,9 @@ my $conv = $t->say_visitor('v1', 'chat', 'hello')->{json}{conversation};
 my $other = $t->post('/visitor/messages', $t->visitor('v9', 'mobile'),
                      { text => 'x' })->{json}{conversation};
 
+my $gone = $t->say_visitor('v5', 'chat', 'bye')->{json}{conversation};
+$t->post("/agent/conversations/$gone/end", $t->agent('ann'));
+
 my $admin = $t->admin;
 my $ann = $t->agent('ann');
 my $vis = $t->visitor('v1', 'chat');
@@ -98,6 +101,41 @@ my @cases = (
      400, 'bad_type'],
     ['POST', "/agent/conversations/$conv/messages", $ann, '{', 400,
      'malformed_json'],
+
+    # snooze and release (R7, R8)
+    ['POST', "/agent/conversations/$conv/snooze", $ann, { for => '5h' },
+     422, 'unknown_preset'],
+    ['POST', "/agent/conversations/$conv/snooze", $ann,
+     { until => '2020-01-01T00:00:00Z' }, 422, 'snooze_in_past'],
+    ['POST', "/agent/conversations/$conv/snooze", $ann,
+     { until => SbTest::rfc3339(time + 40 * 86400) }, 422,
+     'snooze_too_long'],
+    ['POST', "/agent/conversations/$conv/snooze", $ann,
+     { until => 'tomorrow at ten' }, 400, 'bad_date'],
+    ['POST', "/agent/conversations/$conv/snooze", $ann,
+     { until => '2030-02-30T25:00:00Z' }, 400, 'bad_date'],
+    ['POST', "/agent/conversations/$conv/snooze", $ann, {}, 400,
+     'missing_field'],
+    ['POST', "/agent/conversations/$conv/snooze", $ann,
+     { for => '3h', until => '2030-01-01T00:00:00Z' }, 400, 'missing_field'],
+    ['POST', "/agent/conversations/$conv/snooze", $ann, { for => 3 }, 400,
+     'bad_type'],
+    ['POST', "/agent/conversations/$conv/snooze", $ann, '{"for":', 400,
+     'malformed_json'],
+    ['POST', "/agent/conversations/$conv/snooze", $t->agent('bob'),
+     { for => '3h' }, 403, 'not_holder'],
+    ['POST', "/agent/conversations/$other/snooze", $ann, { for => '3h' },
+     403, 'not_holder'],
+    ['POST', "/agent/conversations/$gone/snooze", $ann, { for => '3h' },
+     409, 'conversation_ended'],
+    ['POST', '/agent/conversations/c9999/snooze', $ann, { for => '3h' },
+     404, 'unknown_conversation'],
+    ['GET', "/agent/conversations/$conv/snooze", $ann, undef, 405,
+     'method_not_allowed'],
+    ['POST', "/agent/conversations/$conv/release", $t->agent('bob'), undef,
+     403, 'not_holder'],
+    ['POST', "/agent/conversations/$gone/release", $ann, undef, 409,
+     'conversation_ended'],
 
     # admin
     ['PUT', '/admin/agents/carl', $admin, {}, 400, 'missing_field'],

@@ -17,6 +17,18 @@ my @bad = (
     [ '', qr/must be shorter than/, poll => '10s' ],
     [ '', qr/invalid value/, poll => 'soon' ],
     [ 'switchboard_group "bad group";', qr/invalid switchboard_group/ ],
+    [ 'switchboard_snooze_presets 3h soon;',
+      qr/invalid snooze preset "soon"/ ],
+    [ 'switchboard_auto_close pager 7d;', qr/unknown channel "pager"/ ],
+    [ 'switchboard_auto_close mobile never;',
+      qr/invalid auto-close time "never"/ ],
+    [ "switchboard_auto_close sms 1d;\n    switchboard_auto_close sms off;",
+      qr/is duplicate for this channel/ ],
+    [ 'switchboard_first_reply_timeout 5 minutes;',
+      qr/invalid number of arguments/ ],
+    [ 'switchboard_reply_timeout 12x;', qr/invalid value/ ],
+    [ 'switchboard_snooze_max -1d;', qr/invalid value/ ],
+    [ 'switchboard_sticky maybe;', qr/invalid value "maybe"/ ],
 );
 for my $case (@bad) {
     my ($http, $re, %o) = @$case;

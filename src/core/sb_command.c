@@ -71,6 +71,56 @@ sb_parse_availability(json_t *body, sb_cmd_t *cmd, const sb_config_t *cfg,
 }
 
 
+/* R7: {"for": a configured preset} or {"until": RFC 3339, in range}. */
+static int
+sb_parse_snooze(json_t *body, sb_cmd_t *cmd, const sb_config_t *cfg,
+    sb_result_t *err)
+{
+    json_t  *f = json_object_get(body, "for"), *u = json_object_get(body,
+                                                                    "until");
+    int      i;
+
+    if ((f == NULL) == (u == NULL)) {
+        sb_result_error(err, 400, "missing_field",
+                        "give exactly one of \"for\" and \"until\"");
+        return -1;
+    }
+    if (!json_is_string(f ? f : u)) {
+        sb_result_error(err, 400, "bad_type", "\"%s\" must be a string",
+                        f ? "for" : "until");
+        return -1;
+    }
+    if (f) {
+        for (i = 0; i < cfg->npresets; i++) {
+            if (strcmp(cfg->presets[i].label, json_string_value(f)) == 0) {
+                cmd->until = cmd->now + cfg->presets[i].ms;
+                return 0;
+            }
+        }
+        sb_result_error(err, 422, "unknown_preset",
+                        "\"%s\" is not a snooze preset",
+                        json_string_value(f));
+        return -1;
+    }
+    if (sb_parse_time(json_string_value(u), &cmd->until) != 0) {
+        sb_result_error(err, 400, "bad_date",
+                        "\"until\" must be an RFC 3339 date-time");
+        return -1;
+    }
+    if (cmd->until <= cmd->now) {
+        sb_result_error(err, 422, "snooze_in_past",
+                        "\"until\" is not in the future");
+        return -1;
+    }
+    if (cmd->until - cmd->now > cfg->snooze_max_ms) {
+        sb_result_error(err, 422, "snooze_too_long",
+                        "\"until\" is beyond the snooze maximum");
+        return -1;
+    }
+    return 0;
+}
+
+
 int
 sb_cmd_parse(sb_cmd_t *cmd, const sb_config_t *cfg, const char *body,
     size_t len, sb_result_t *err)
@@ -82,7 +132,7 @@ sb_cmd_parse(sb_cmd_t *cmd, const sb_config_t *cfg, const char *body,
     if (len > 0 || cmd->type == SB_CMD_VISITOR_MESSAGE
         || cmd->type == SB_CMD_AGENT_MESSAGE
         || cmd->type == SB_CMD_AVAILABILITY || cmd->type == SB_CMD_PUT_AGENT
-        || cmd->type == SB_CMD_PUT_GROUP)
+        || cmd->type == SB_CMD_PUT_GROUP || cmd->type == SB_CMD_SNOOZE)
     {
         json = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
                           &jerr);
@@ -108,6 +158,10 @@ sb_cmd_parse(sb_cmd_t *cmd, const sb_config_t *cfg, const char *body,
 
     case SB_CMD_AVAILABILITY:
         rc = sb_parse_availability(json, cmd, cfg, err);
+        break;
+
+    case SB_CMD_SNOOZE:
+        rc = sb_parse_snooze(json, cmd, cfg, err);
         break;
 
     case SB_CMD_PUT_AGENT:
@@ -260,8 +314,9 @@ sb_apply_visitor_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     sb_key_t     ik, ok;
     MDB_val      key, val;
     json_t      *conv = NULL, *msg = NULL;
+    const char  *state;
     char         owner[2 * SB_ID_MAX + 8];
-    int          rc, klass, created = 0;
+    int          rc, klass, created = 0, was_waiting;
 
     klass = sb_class_of_channel(cx->st->cfg, cmd->channel);
     if (klass < 0) {
@@ -303,29 +358,45 @@ sb_apply_visitor_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     if (rc) {
         goto done;
     }
+    was_waiting = sb_get_int(conv, "waiting_since") != 0;
     sb_set_time(conv, "last_visitor_message_at", cx->now);
-    if (sb_get_int(conv, "waiting_since") == 0) {
+    if (!was_waiting) {
         sb_set_time(conv, "waiting_since", cx->now);
     }
+    state = sb_get_str(conv, "state");
+    owner[0] = '\0';
 
-    if (created) {
+    /* R15: the visitor spoke, the auto-close clock stops */
+    rc = sb_deadline_clear(cx, conv, SB_DL_CLOSE);
+
+    if (rc == 0 && created) {
         rc = sb_route(cx, conv);
-        if (rc == 0) {
-            rc = sb_message_stored(cx, cmd, &ik, conv, msg, NULL, NULL, res);
-        }
 
-    } else {
-        rc = sb_conv_save(cx, conv);
-        if (rc == 0 && sb_get_str(conv, "agent")) {
+    } else if (rc == 0 && (strcmp(state, "snoozed") == 0
+                           || strcmp(state, "released") == 0))
+    {
+        /* R7, R8: back to routing for the first available agent */
+        rc = sb_wake(cx, conv, "the visitor wrote");
+
+    } else if (rc == 0) {
+        if (sb_get_str(conv, "agent")) {
             sb_agent_owner(sb_get_str(conv, "agent"), owner, sizeof(owner));
-        } else {
-            owner[0] = '\0';
+            if (!was_waiting) {
+                /* R14: a later reply is due within reply_timeout */
+                json_object_set_new(conv, "reply_kind", json_string("reply"));
+                rc = sb_deadline_set(cx, conv, SB_DL_REPLY,
+                                     cx->now + cx->st->cfg->reply_ms);
+            }
         }
         if (rc == 0) {
-            rc = sb_message_stored(cx, cmd, &ik, conv, msg,
-                                   owner[0] ? owner : NULL,
-                                   "conversation.message", res);
+            rc = sb_conv_save(cx, conv);
         }
+    }
+
+    if (rc == 0) {
+        rc = sb_message_stored(cx, cmd, &ik, conv, msg,
+                               owner[0] ? owner : NULL,
+                               "conversation.message", res);
     }
 
 done:
@@ -380,6 +451,7 @@ sb_apply_agent_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     json_t    *conv, *msg = NULL;
     sb_key_t   ik;
     char       owner[2 * SB_ID_MAX + 8];
+    int64_t    close_ms;
     int        rc;
 
     if (cmd->idem[0]) {
@@ -399,6 +471,9 @@ sb_apply_agent_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     if (rc || conv == NULL) {
         return rc;
     }
+    close_ms = cx->st->cfg->auto_close_ms[
+        sb_channel_parse(sb_get_str(conv, "channel"),
+                         strlen(sb_get_str(conv, "channel")))];
 
     rc = sb_thread_append(cx, conv, "agent", cmd->actor, cmd->text, NULL,
                           &msg);
@@ -406,6 +481,12 @@ sb_apply_agent_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         sb_set_time(conv, "last_agent_message_at", cx->now);
         sb_set_time(conv, "waiting_since", 0);
         json_object_set_new(conv, "last_agent", json_string(cmd->actor));
+        rc = sb_deadline_clear(cx, conv, SB_DL_REPLY);
+    }
+    if (rc == 0 && close_ms) {
+        rc = sb_deadline_set(cx, conv, SB_DL_CLOSE, cx->now + close_ms);
+    }
+    if (rc == 0) {
         rc = sb_conv_save(cx, conv);
     }
     if (rc == 0) {
@@ -433,21 +514,83 @@ sb_load_actor(sb_ctx_t *cx, sb_cmd_t *cmd, json_t **agent, sb_result_t *res)
 }
 
 
+/*
+ * End (R9), snooze (R7) and release (R8) share their start: the holder
+ * lets go, its slot frees, its poll hears why; then each goes its way.
+ */
 static int
-sb_apply_end(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
+sb_apply_let_go(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
 {
-    json_t  *conv, *agent = NULL;
-    int      rc;
+    json_t      *conv, *agent = NULL;
+    const char  *name;
+    char         text[256], owner[SB_ID_MAX + 8], when[40];
+    int          rc, k;
 
     rc = sb_held_conversation(cx, cmd, &conv, res);
     if (rc || conv == NULL) {
         return rc;
     }
     rc = sb_load_actor(cx, cmd, &agent, res);
-    if (rc == 0 && agent) {
-        rc = sb_end(cx, conv, cmd->actor, sb_get_str(agent, "name"), "agent");
+    if (rc || agent == NULL) {
+        json_decref(conv);
+        return rc;
     }
-    if (rc == 0 && agent) {
+    name = sb_get_str(agent, "name");
+    k = sb_conv_class(cx, conv);
+
+    if (cmd->type == SB_CMD_END) {
+        snprintf(text, sizeof(text), "%s ended this conversation", name);
+        rc = sb_end(cx, conv, cmd->actor, text, "agent");
+        goto done;
+    }
+
+    rc = sb_unassign(cx, conv, agent);
+    if (rc == 0) {
+        rc = sb_agent_save(cx, agent);
+    }
+    if (rc == 0) {
+        sb_agent_owner(cmd->actor, owner, sizeof(owner));
+        rc = sb_log_append(cx, owner,
+                 json_pack("{s:s,s:s,s:s}", "type", "conversation.unassigned",
+                           "conversation", cmd->target, "reason",
+                           cmd->type == SB_CMD_SNOOZE ? "snoozed"
+                                                      : "released"));
+    }
+
+    if (rc == 0 && cmd->type == SB_CMD_SNOOZE) {
+        sb_format_time(cmd->until, when, sizeof(when));
+        snprintf(text, sizeof(text), "%s snoozed this conversation until %s",
+                 name, when);
+        json_object_set_new(conv, "state", json_string("snoozed"));
+        sb_set_time(conv, "snoozed_until", cmd->until);
+        rc = sb_thread_append(cx, conv, "system", cmd->actor, text,
+                              "snoozed", NULL);
+        if (rc == 0) {
+            rc = sb_deadline_set(cx, conv, SB_DL_SNOOZE, cmd->until);
+        }
+        if (rc == 0) {
+            rc = sb_conv_save(cx, conv);
+        }
+
+    } else if (rc == 0) {
+        snprintf(text, sizeof(text), "%s released this conversation", name);
+        rc = sb_thread_append(cx, conv, "system", cmd->actor, text,
+                              "released", NULL);
+        if (rc == 0 && sb_get_int(conv, "waiting_since")) {
+            /* the visitor spoke last: straight back, to someone else */
+            rc = sb_route_ex(cx, conv, cmd->actor, NULL);
+        } else if (rc == 0) {
+            json_object_set_new(conv, "state", json_string("released"));
+            rc = sb_conv_save(cx, conv);
+        }
+    }
+
+    if (rc == 0 && k >= 0) {
+        rc = sb_drain_avoiding(cx, cmd->actor, k, cmd->target);
+    }
+
+done:
+    if (rc == 0) {
         rc = sb_query_conversation(cx->st, cx->txn, cx->tenant, cmd->target,
                                    NULL, cx->now, res);
     }
@@ -526,7 +669,11 @@ sb_apply_one(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     case SB_CMD_AGENT_MESSAGE:
         return sb_apply_agent_message(cx, cmd, res);
     case SB_CMD_END:
-        return sb_apply_end(cx, cmd, res);
+    case SB_CMD_SNOOZE:
+    case SB_CMD_RELEASE:
+        return sb_apply_let_go(cx, cmd, res);
+    case SB_CMD_FIRE:
+        return sb_fire_due(cx, cmd, res);
     case SB_CMD_AVAILABILITY:
         return sb_apply_availability(cx, cmd, res);
     case SB_CMD_SEEN:

@@ -29,15 +29,29 @@ typedef struct {
 } sb_class_t;
 
 typedef struct {
-    sb_class_t  classes[SB_MAX_CLASSES];
-    int         nclasses;
-    int64_t     presence_timeout_ms;
+    char     label[16];          /* as written in nginx.conf: "3h" */
+    int64_t  ms;
+} sb_preset_t;
+
+#define SB_MAX_PRESETS  8
+
+typedef struct {
+    sb_class_t   classes[SB_MAX_CLASSES];
+    int          nclasses;
+    int64_t      presence_timeout_ms;
+    int64_t      first_reply_ms;               /* R13 */
+    int64_t      reply_ms;                     /* R14 */
+    int64_t      snooze_max_ms;                /* R7 */
+    sb_preset_t  presets[SB_MAX_PRESETS];
+    int          npresets;
+    int64_t      auto_close_ms[SB_CH_COUNT];   /* R15; 0 = off */
+    int          sticky;                       /* R14b */
 } sb_config_t;
 
 enum {
     SB_DB_META, SB_DB_CONV, SB_DB_MSG, SB_DB_OPEN, SB_DB_AGENT, SB_DB_GROUP,
     SB_DB_MEMBER, SB_DB_QUEUE, SB_DB_EVENT, SB_DB_IDEM, SB_DB_LEDGER,
-    SB_DB_COUNT
+    SB_DB_DEADLINE, SB_DB_COUNT
 };
 
 typedef struct {
@@ -63,6 +77,9 @@ typedef enum {
     SB_CMD_VISITOR_MESSAGE,
     SB_CMD_AGENT_MESSAGE,
     SB_CMD_END,
+    SB_CMD_SNOOZE,
+    SB_CMD_RELEASE,
+    SB_CMD_FIRE,
     SB_CMD_AVAILABILITY,
     SB_CMD_SEEN,
     SB_CMD_PUT_AGENT,
@@ -83,6 +100,7 @@ typedef struct {
     int            channel;
     int            klass;                    /* class index, -1 = all */
     int            available;
+    int64_t        until;                    /* snooze: due time, ms */
     char          *text;                     /* malloc'd */
     json_t        *body;                     /* admin record, owned */
 } sb_cmd_t;
@@ -90,6 +108,7 @@ typedef struct {
 /* util */
 int64_t sb_now_ms(void);
 void sb_format_time(int64_t ms, char *buf, size_t len);
+void sb_format_duration(int64_t ms, char *buf, size_t len);
 int sb_parse_time(const char *s, int64_t *ms);
 int sb_valid_id(const char *s, size_t len, int provider);
 int sb_valid_utf8(const unsigned char *s, size_t len);
@@ -134,6 +153,7 @@ int sb_query_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *owner, uint64_t cursor, sb_result_t *res);
 int sb_query_agent_me(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *agent, int64_t now, sb_result_t *res);
+int sb_deadline_earliest(sb_store_t *st, MDB_txn *txn, int64_t *due);
 int sb_query_agent_seen(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *agent, int64_t *seen_at);
 int sb_query_conversation(sb_store_t *st, MDB_txn *txn, const char *tenant,

@@ -62,14 +62,33 @@ void sb_agent_owner(const char *agent, char *buf, size_t len);
 void sb_visitor_owner(const char *channel, const char *visitor, char *buf,
     size_t len);
 
+/* deadlines (R13-R16): rows keyed by due time, remembered by the conv */
+#define SB_DL_REPLY   "reply"
+#define SB_DL_SNOOZE  "snooze"
+#define SB_DL_CLOSE   "auto_close"
+
+int sb_deadline_set(sb_ctx_t *cx, json_t *conv, const char *kind,
+    int64_t due);
+int sb_deadline_clear(sb_ctx_t *cx, json_t *conv, const char *kind);
+int sb_fire_due(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);
+
 /* router */
 int sb_route(sb_ctx_t *cx, json_t *conv);
+int sb_route_ex(sb_ctx_t *cx, json_t *conv, const char *exclude,
+    const char *prefer);
+int sb_pick_agent(sb_ctx_t *cx, json_t *conv, const char *exclude,
+    json_t **best);
+int sb_conv_class(sb_ctx_t *cx, json_t *conv);
+int sb_wake(sb_ctx_t *cx, json_t *conv, const char *why);
 int sb_drain(sb_ctx_t *cx, const char *agent_id, int k);
+int sb_drain_avoiding(sb_ctx_t *cx, const char *agent_id, int k,
+    const char *avoid);
 int sb_drain_all(sb_ctx_t *cx, const char *agent_id);
 int sb_unassign(sb_ctx_t *cx, json_t *conv, json_t *agent);
 int sb_requeue(sb_ctx_t *cx, json_t *conv);
-int sb_end(sb_ctx_t *cx, json_t *conv, const char *by, const char *by_name,
+int sb_end(sb_ctx_t *cx, json_t *conv, const char *by, const char *text,
     const char *reason);
+int sb_assign(sb_ctx_t *cx, json_t *conv, json_t *agent, int k);
 json_t *sb_message_view(json_t *msg);
 
 /* admin commands */

@@ -212,10 +212,11 @@ sb_conversation_view(json_t *conv, int64_t now)
 {
     static const char  *times[] = {
         "created_at", "last_visitor_message_at", "last_agent_message_at",
-        "ended_at", "assigned_at", NULL
+        "ended_at", "assigned_at", "snoozed_until", NULL
     };
     static const char  *private[] = {
-        "seq", "waiting_since", "queued_at", "last_agent", NULL
+        "seq", "waiting_since", "queued_at", "last_agent", "deadlines",
+        "reply_kind", NULL
     };
     static const char  *handler_times[] = { "from", "to", NULL };
     json_t             *v = json_deep_copy(conv), *h;

@@ -7,7 +7,7 @@
 #include "sb_internal.h"
 
 
-static int
+int
 sb_conv_class(sb_ctx_t *cx, json_t *conv)
 {
     const char  *name = sb_get_str(conv, "class");
@@ -77,7 +77,8 @@ sb_enqueue(sb_ctx_t *cx, json_t *conv)
 }
 
 
-static int
+/* R13: an agent given a waiting visitor has first_reply_timeout to answer */
+int
 sb_assign(sb_ctx_t *cx, json_t *conv, json_t *agent, int k)
 {
     const sb_config_t  *cfg = cx->st->cfg;
@@ -119,22 +120,30 @@ sb_assign(sb_ctx_t *cx, json_t *conv, json_t *agent, int k)
                   "group", sb_get_str(conv, "group"),
                   "visitor", sb_get_str(conv, "visitor"))));
 
+    if (sb_get_int(conv, "waiting_since")) {
+        json_object_set_new(conv, "reply_kind", json_string("first_reply"));
+        SB_TRY(sb_deadline_set(cx, conv, SB_DL_REPLY,
+                               cx->now + cx->st->cfg->first_reply_ms));
+    }
+
     SB_TRY(sb_conv_save(cx, conv));
     return sb_agent_save(cx, agent);
 }
 
 
-/* R2: fewest conversations in the class, then longest since assignment. */
+/* R2: fewest conversations in the class, then longest since assignment;
+ * never the excluded agent (R14a). *best is NULL when none qualifies. */
 int
-sb_route(sb_ctx_t *cx, json_t *conv)
+sb_pick_agent(sb_ctx_t *cx, json_t *conv, const char *exclude, json_t **best)
 {
     MDB_cursor  *cur;
     MDB_val      key, val;
     sb_key_t     prefix;
-    json_t      *agent, *best = NULL;
+    json_t      *agent;
     int          k, rc, used, best_used = 0;
     char         id[SB_ID_MAX + 1];
 
+    *best = NULL;
     k = sb_conv_class(cx, conv);
     if (k < 0) {
         return MDB_INCOMPATIBLE;
@@ -157,16 +166,18 @@ sb_route(sb_ctx_t *cx, json_t *conv)
         snprintf(id, sizeof(id), "%.*s", (int) (key.mv_size - prefix.n - 1),
                  (char *) key.mv_data + prefix.n);
 
-        if (sb_agent_load(cx, id, &agent) == 0) {
+        if ((exclude == NULL || strcmp(id, exclude) != 0)
+            && sb_agent_load(cx, id, &agent) == 0)
+        {
             used = sb_agent_used(cx->st->cfg, agent, k);
             if (sb_agent_qualifies(cx, agent, k)
-                && (best == NULL || used < best_used
+                && (*best == NULL || used < best_used
                     || (used == best_used
                         && sb_get_int(agent, "last_assigned_at")
-                           < sb_get_int(best, "last_assigned_at"))))
+                           < sb_get_int(*best, "last_assigned_at"))))
             {
-                json_decref(best);
-                best = agent;
+                json_decref(*best);
+                *best = agent;
                 best_used = used;
             } else {
                 json_decref(agent);
@@ -177,8 +188,33 @@ sb_route(sb_ctx_t *cx, json_t *conv)
     mdb_cursor_close(cur);
 
     if (rc && rc != MDB_NOTFOUND) {
-        json_decref(best);
+        json_decref(*best);
+        *best = NULL;
         return rc;
+    }
+    return 0;
+}
+
+
+/* Assigns or queues; prefer (R14b) wins when that agent is green. */
+int
+sb_route_ex(sb_ctx_t *cx, json_t *conv, const char *exclude,
+    const char *prefer)
+{
+    json_t  *best = NULL;
+    int      rc, k = sb_conv_class(cx, conv);
+
+    if (k < 0) {
+        return MDB_INCOMPATIBLE;
+    }
+    if (prefer && sb_agent_load(cx, prefer, &best) == 0
+        && !sb_agent_qualifies(cx, best, k))
+    {
+        json_decref(best);
+        best = NULL;
+    }
+    if (best == NULL) {
+        SB_TRY(sb_pick_agent(cx, conv, exclude, &best));
     }
     if (best == NULL) {
         return sb_enqueue(cx, conv);
@@ -189,9 +225,39 @@ sb_route(sb_ctx_t *cx, json_t *conv)
 }
 
 
+int
+sb_route(sb_ctx_t *cx, json_t *conv)
+{
+    return sb_route_ex(cx, conv, NULL, NULL);
+}
+
+
+/* R7, R8: a snoozed or released conversation comes back to routing. */
+int
+sb_wake(sb_ctx_t *cx, json_t *conv, const char *why)
+{
+    json_t      *handlers = json_object_get(conv, "handlers");
+    const char  *last = NULL;
+    char         text[256];
+
+    SB_TRY(sb_deadline_clear(cx, conv, SB_DL_SNOOZE));
+    json_object_set_new(conv, "snoozed_until", json_null());
+    snprintf(text, sizeof(text), "Woke up: %s", why);
+    SB_TRY(sb_thread_append(cx, conv, "system", "switchboard", text, "woke",
+                            NULL));
+    if (cx->st->cfg->sticky && json_array_size(handlers)) {
+        last = sb_get_str(json_array_get(handlers,
+                                         json_array_size(handlers) - 1),
+                          "agent");
+    }
+    return sb_route_ex(cx, conv, NULL, last);
+}
+
+
 /* The oldest queued conversation of class k in any of the agent's groups. */
 static int
-sb_queue_oldest(sb_ctx_t *cx, json_t *agent, int k, char *conv_id)
+sb_queue_oldest(sb_ctx_t *cx, json_t *agent, int k, const char *avoid,
+    char *conv_id)
 {
     MDB_cursor    *cur;
     MDB_val        key, val;
@@ -224,6 +290,16 @@ sb_queue_oldest(sb_ctx_t *cx, json_t *agent, int k, char *conv_id)
         {
             continue;
         }
+        if (avoid && strcmp((char *) key.mv_data + prefix.n + 8, avoid) == 0)
+        {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+            if (rc || key.mv_size <= prefix.n + 8
+                || memcmp(key.mv_data, prefix.b, prefix.n) != 0)
+            {
+                rc = rc == MDB_NOTFOUND ? 0 : rc;
+                continue;
+            }
+        }
         at = sb_key_read_u64((unsigned char *) key.mv_data + prefix.n);
         if (at < best_at) {
             best_at = at;
@@ -241,6 +317,15 @@ sb_queue_oldest(sb_ctx_t *cx, json_t *agent, int k, char *conv_id)
 int
 sb_drain(sb_ctx_t *cx, const char *agent_id, int k)
 {
+    return sb_drain_avoiding(cx, agent_id, k, NULL);
+}
+
+
+/* avoid: a conversation this agent just let go of (R8) is not taken back */
+int
+sb_drain_avoiding(sb_ctx_t *cx, const char *agent_id, int k,
+    const char *avoid)
+{
     json_t  *agent, *conv;
     char     conv_id[SB_ID_MAX + 1];
     int      rc;
@@ -254,7 +339,7 @@ sb_drain(sb_ctx_t *cx, const char *agent_id, int k)
             json_decref(agent);
             return 0;
         }
-        rc = sb_queue_oldest(cx, agent, k, conv_id);
+        rc = sb_queue_oldest(cx, agent, k, avoid, conv_id);
         if (rc || conv_id[0] == '\0') {
             json_decref(agent);
             return rc;
@@ -284,7 +369,7 @@ sb_drain_all(sb_ctx_t *cx, const char *agent_id)
 }
 
 
-/* Frees the agent's slot; the caller saves both records. */
+/* Frees the agent's slot and its reply clock; the caller saves both. */
 int
 sb_unassign(sb_ctx_t *cx, json_t *conv, json_t *agent)
 {
@@ -307,7 +392,7 @@ sb_unassign(sb_ctx_t *cx, json_t *conv, json_t *agent)
         json_object_set_new(h, "to", json_integer(cx->now));
     }
     json_object_set_new(conv, "agent", json_null());
-    return 0;
+    return sb_deadline_clear(cx, conv, SB_DL_REPLY);
 }
 
 
@@ -320,8 +405,10 @@ sb_requeue(sb_ctx_t *cx, json_t *conv)
 
     rc = sb_agent_load(cx, sb_get_str(conv, "agent"), &agent);
     if (rc == 0) {
-        sb_unassign(cx, conv, agent);
-        rc = sb_agent_save(cx, agent);
+        rc = sb_unassign(cx, conv, agent);
+        if (rc == 0) {
+            rc = sb_agent_save(cx, agent);
+        }
         json_decref(agent);
     }
     if (rc && rc != MDB_NOTFOUND) {
@@ -366,14 +453,15 @@ sb_ledger_append(sb_ctx_t *cx, json_t *conv)
 }
 
 
-/* R9, R19: final; credit goes to the author of the last agent message. */
+/* R9, R15, R19: final; credit goes to the author of the last agent
+ * message; every pending deadline of the conversation goes with it. */
 int
-sb_end(sb_ctx_t *cx, json_t *conv, const char *by, const char *by_name,
+sb_end(sb_ctx_t *cx, json_t *conv, const char *by, const char *text,
     const char *reason)
 {
     json_t      *agent = NULL;
     sb_key_t     k;
-    char         owner[2 * SB_ID_MAX + 16], text[256];
+    char         owner[2 * SB_ID_MAX + 16];
     const char  *held_by = sb_get_str(conv, "agent");
     char         agent_id[SB_ID_MAX + 1] = "";
     int          rc, klass = sb_conv_class(cx, conv);
@@ -385,10 +473,18 @@ sb_end(sb_ctx_t *cx, json_t *conv, const char *by, const char *by_name,
             return rc;
         }
         if (agent) {
-            sb_unassign(cx, conv, agent);
+            rc = sb_unassign(cx, conv, agent);
+            if (rc) {
+                json_decref(agent);
+                return rc;
+            }
         }
     }
     SB_TRY(sb_queue_del(cx, conv));
+    SB_TRY(sb_deadline_clear(cx, conv, SB_DL_REPLY));
+    SB_TRY(sb_deadline_clear(cx, conv, SB_DL_SNOOZE));
+    SB_TRY(sb_deadline_clear(cx, conv, SB_DL_CLOSE));
+    json_object_set_new(conv, "snoozed_until", json_null());
 
     json_object_set_new(conv, "state", json_string("ended"));
     sb_set_time(conv, "ended_at", cx->now);
@@ -401,7 +497,6 @@ sb_end(sb_ctx_t *cx, json_t *conv, const char *by, const char *by_name,
     sb_key_str(&k, sb_get_str(conv, "visitor"));
     rc = sb_raw_del(cx->txn, cx->st->db[SB_DB_OPEN], &k);
 
-    snprintf(text, sizeof(text), "%s ended this conversation", by_name);
     if (rc == 0) {
         rc = sb_thread_append(cx, conv, "system", by, text, "ended", NULL);
     }

@@ -42,6 +42,26 @@ sb_format_time(int64_t ms, char *buf, size_t len)
 }
 
 
+/* The largest unit that divides evenly, as nginx would write it: "5m". */
+void
+sb_format_duration(int64_t ms, char *buf, size_t len)
+{
+    static const struct { int64_t ms; const char *unit; }  units[] = {
+        { 86400000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" },
+        { 1, "ms" }
+    };
+    size_t  i;
+
+    for (i = 0; i < sizeof(units) / sizeof(units[0]) - 1; i++) {
+        if (ms != 0 && ms % units[i].ms == 0) {
+            break;
+        }
+    }
+    snprintf(buf, len, "%lld%s", (long long) (ms / units[i].ms),
+             units[i].unit);
+}
+
+
 /* Accepts RFC 3339: date, 'T', time, optional fraction, 'Z' or +hh:mm. */
 int
 sb_parse_time(const char *s, int64_t *ms)

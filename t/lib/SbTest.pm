@@ -354,6 +354,43 @@ sub events {
     return $res->{json} // { cursor => $cursor, events => [] };
 }
 
+# "2026-11-22T02:24:49.123Z" -> epoch seconds with fraction
+sub epoch_of {
+    my ($s) = @_;
+    require Time::Local;
+    my ($y, $mo, $d, $h, $mi, $sec, $frac) =
+      $s =~ /^(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)(\.\d+)?Z$/ or return;
+    return Time::Local::timegm($sec, $mi, $h, $d, $mo - 1, $y) + ($frac // 0);
+}
+
+sub rfc3339 {
+    my ($epoch) = @_;
+    require POSIX;
+    return POSIX::strftime('%Y-%m-%dT%H:%M:%S', gmtime int $epoch)
+      . sprintf('.%03dZ', 1000 * ($epoch - int $epoch));
+}
+
+sub conv {
+    my ($self, $id) = @_;
+    return $self->get("/admin/conversations/$id", $self->admin)->{json};
+}
+
+# Polls a condition every 20 ms; returns the elapsed seconds or undef.
+sub wait_for {
+    my ($self, $cond, $timeout) = @_;
+    my $t0 = time;
+    while (time - $t0 < ($timeout // 5)) {
+        return time - $t0 if $cond->();
+        sleep 0.02;
+    }
+    return undef;
+}
+
+sub thread_events {
+    my ($self, $id) = @_;
+    return map { $_->{event} // () } @{ $self->conv($id)->{thread} };
+}
+
 # The whole store, as text: "changes nothing" is "same dump".
 sub dump_store {
     my ($self) = @_;

@@ -1,0 +1,87 @@
+/* The deadline timer (R16): each worker keeps one cancelable nginx timer
+ * on the store's earliest deadline; when it fires, a FIRE command takes
+ * the group-committed write path, which deletes what it fires. */
+
+#include "ngx_http_switchboard.h"
+
+
+static ngx_event_t  ngx_http_switchboard_deadline_ev;
+static int64_t      ngx_http_switchboard_armed;     /* due, ms; 0: none */
+
+
+static void
+ngx_http_switchboard_deadline_fire(ngx_event_t *ev)
+{
+    sb_cmd_t  fire;
+
+    ngx_http_switchboard_armed = 0;
+    ngx_memzero(&fire, sizeof(sb_cmd_t));
+    fire.type = SB_CMD_FIRE;
+    fire.now = sb_now_ms();
+    (void) ngx_http_switchboard_submit(NULL, &fire);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_timer_init(ngx_cycle_t *cycle)
+{
+    ngx_event_t  *ev = &ngx_http_switchboard_deadline_ev;
+
+    ev->handler = ngx_http_switchboard_deadline_fire;
+    ev->log = cycle->log;
+    ev->cancelable = 1;      /* never keeps an exiting worker alive */
+
+    /* deadlines that fell due while nginx was down fire at once */
+    (void) ngx_http_switchboard_timer_rearm();
+    return NGX_OK;
+}
+
+
+/*
+ * Re-reads the earliest deadline (one cursor step, O(log n)) and arms the
+ * timer on it. Returns 1 when it is earlier than what was armed, so that
+ * the other workers are told to look too.
+ */
+ngx_int_t
+ngx_http_switchboard_timer_rearm(void)
+{
+    ngx_event_t  *ev = &ngx_http_switchboard_deadline_ev;
+    MDB_txn      *txn;
+    int64_t       due = 0, delay;
+    ngx_int_t     earlier;
+    int           rc;
+
+    if (ev->handler == NULL) {
+        return 0;
+    }
+    txn = ngx_http_switchboard_read_begin(ev->log);
+    if (txn == NULL) {
+        return 0;
+    }
+    rc = sb_deadline_earliest(&ngx_http_switchboard_store, txn, &due);
+    ngx_http_switchboard_read_end();
+
+    if (rc != 0) {
+        if (ev->timer_set) {
+            ngx_del_timer(ev);
+        }
+        ngx_http_switchboard_armed = 0;
+        return 0;
+    }
+    if (ev->timer_set && due == ngx_http_switchboard_armed) {
+        return 0;
+    }
+
+    earlier = ngx_http_switchboard_armed == 0
+              || due < ngx_http_switchboard_armed;
+
+    /* deleted first: ngx_add_timer keeps an old timer within 300 ms */
+    if (ev->timer_set) {
+        ngx_del_timer(ev);
+    }
+    delay = due - sb_now_ms();
+    ngx_add_timer(ev, delay > 0 ? (ngx_msec_t) delay : 0);
+    ngx_http_switchboard_armed = due;
+
+    return earlier;
+}
