@@ -72,9 +72,13 @@ test-asan:
 	SB_MODULE=$(CURDIR)/build/asan/nginx/objs/ngx_http_switchboard_module.so prove -r t
 	@if ls build/asan/report.* >/dev/null 2>&1; then cat build/asan/report.*; exit 1; fi
 
-bench: $(MODULE)
+$(BUILD)/bench/deadlines: bench/deadlines.c $(CORE_SRCS) | deps
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(CFLAGS_CORE) -O2 -o $@ $< $(CORE_SRCS) -llmdb -ljansson -lcrypto
+
+bench: $(MODULE) $(BUILD)/bench/deadlines
 	@$(MAKE) -s deps EXTRA_PKGS="$(BENCH_PKGS)"
-	perl bench/run.pl $(CURDIR)/$(MODULE)
+	perl bench/run.pl $(CURDIR)/$(MODULE) $(CURDIR)/$(BUILD)/bench/deadlines
 
 token:
 	@bin/sb-token $(ARGS)

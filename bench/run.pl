@@ -13,7 +13,8 @@ use POSIX qw(floor);
 $| = 1;
 
 use Cwd qw(abs_path);
-my $module = abs_path(shift // die "usage: run.pl MODULE.so\n");
+my $module = abs_path(shift // die "usage: run.pl MODULE.so [DEADLINES]\n");
+my $deadlines = shift;
 $ENV{SB_MODULE} = $module;
 my $duration = $ENV{BENCH_SECONDS} // 10;
 my $conns = $ENV{BENCH_CONNECTIONS} // 64;
@@ -115,3 +116,32 @@ printf "\nSwitchboard / return 204: %.2f\n", $rsb / ($r204 || 1);
 printf "Switchboard / Nchan publish: %.2f\n", $rsb / $rpub if $rpub;
 
 $t->stop;
+
+exit 0 unless $deadlines;
+
+# the deadline machinery on the core, then the same message load with
+# 100,000 deadlines pending in the store (due in a day) versus none
+my $pending = $ENV{BENCH_DEADLINES} // 100000;
+print "\ndeadlines (core, group-committed in batches of 1000, durable):\n";
+my $scratch = "$t->{prefix}/deadline-bench";
+mkdir $scratch;
+print "  $_" for `$deadlines $scratch $pending`;
+
+my $t2 = SbTest->new(workers => 2, poll => '30s', presence => '90s');
+$t2->{secret} = $t->{secret};              # the same visitors' tokens
+$t2->write_file('jwt.secret', "$t->{secret}\n");
+$t->stop;
+mkdir "$t2->{prefix}/store";
+print "  filling a store with $pending pending deadlines...\n";
+system("$deadlines $t2->{prefix}/store $pending pending > /dev/null") == 0
+  or die "deadline fill failed\n";
+$t2->{store} = "switchboard_store $t2->{prefix}/store size=4g sync=on;";
+($conf = $t2->conf_text) =~ s/access_log \S+ sb;/access_log off;/;
+$t2->write_file('conf/nginx.conf', $conf);
+$t2->start;
+$t = $t2;
+my $with = wrk("Switchboard POST /visitor/messages, $pending pending",
+               '/visitor/messages', $lua);
+printf "with %d pending deadlines / with none: %.2f\n", $pending,
+       $with / ($rsb || 1);
+$t2->stop;

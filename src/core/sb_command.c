@@ -1,5 +1,5 @@
 /* Commands: validated outside any transaction (sb_cmd_parse), then applied
- * in one group-committed write transaction, each in a nested one. */
+ * in one group-committed write transaction; each refuses before it writes. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -696,57 +696,69 @@ sb_store_failure(sb_result_t *res, int rc)
 }
 
 
-/* Group commit: one write transaction for the whole batch, a nested one
- * per command so that a refused command leaves no trace. */
-int
-sb_apply_batch(sb_store_t *st, sb_cmd_t **cmds, sb_result_t *results,
+/*
+ * Group commit. Every command checks everything it can refuse (4xx)
+ * before its first write, so a batch runs in one flat write transaction.
+ * Only a store failure (map full, I/O) inside the batch aborts it; the
+ * batch is then re-run one command per transaction, so the failure gets
+ * its 507/500 and the others still commit. (LMDB's nested transactions
+ * would isolate each command too, but cost a 2 MB dirty list each and a
+ * sorted merge into the parent: quadratic in the batch.)
+ */
+static int
+sb_apply_run(sb_store_t *st, sb_cmd_t **cmds, sb_result_t *results,
     size_t n, sb_moved_t *moved)
 {
-    MDB_txn   *txn, *child;
+    MDB_txn   *txn;
     sb_ctx_t   cx;
-    size_t     i, mark;
+    size_t     i;
     int        rc;
 
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc) {
-        for (i = 0; i < n; i++) {
-            sb_store_failure(&results[i], rc);
-        }
         return rc;
     }
-
     for (i = 0; i < n; i++) {
         results[i].status = 500;
-        mark = moved->n;
-
-        rc = mdb_txn_begin(st->env, txn, 0, &child);
-        if (rc == 0) {
-            cx.st = st;
-            cx.txn = child;
-            cx.tenant = cmds[i]->tenant;
-            cx.now = cmds[i]->now;
-            cx.moved = moved;
-            rc = sb_apply_one(&cx, cmds[i], &results[i]);
-            if (rc == 0 && results[i].status < 400) {
-                rc = mdb_txn_commit(child);
-            } else {
-                mdb_txn_abort(child);
-            }
-        }
-        if (rc || results[i].status >= 400) {
-            sb_moved_truncate(moved, mark);
-        }
+        cx.st = st;
+        cx.txn = txn;
+        cx.tenant = cmds[i]->tenant;
+        cx.now = cmds[i]->now;
+        cx.moved = moved;
+        rc = sb_apply_one(&cx, cmds[i], &results[i]);
         if (rc) {
-            sb_store_failure(&results[i], rc);
+            mdb_txn_abort(txn);
+            return rc;
         }
     }
+    return mdb_txn_commit(txn);
+}
 
-    rc = mdb_txn_commit(txn);
-    if (rc) {
-        for (i = 0; i < n; i++) {
-            sb_store_failure(&results[i], rc);
-        }
-        sb_moved_truncate(moved, 0);
+
+int
+sb_apply_batch(sb_store_t *st, sb_cmd_t **cmds, sb_result_t *results,
+    size_t n, sb_moved_t *moved)
+{
+    size_t  i, mark = moved->n;
+    int     rc, failed = 0;
+
+    rc = sb_apply_run(st, cmds, results, n, moved);
+    if (rc == 0) {
+        return 0;
     }
-    return rc;
+    sb_moved_truncate(moved, mark);
+    if (n == 1) {
+        sb_store_failure(&results[0], rc);
+        return rc;
+    }
+    for (i = 0; i < n; i++) {
+        mark = moved->n;
+        rc = sb_apply_run(st, &cmds[i], &results[i], 1, moved);
+        if (rc) {
+            sb_moved_truncate(moved, mark);
+            sb_store_failure(&results[i], rc);
+            failed = rc;
+        }
+    }
+    return failed;
 }
