@@ -42,6 +42,10 @@ defaults(void)
     }
     cfg.nclasses = 3;
     cfg.presence_timeout_ms = 90000;
+    cfg.text_max = 4096;
+    for (int ch = 0; ch < SB_CH_COUNT; ch++) {
+        cfg.caps[ch] = SB_CAP_ALL;
+    }
     cfg.first_reply_ms = 300000;
     cfg.reply_ms = 43200000;
     cfg.snooze_max_ms = 30LL * 86400000;

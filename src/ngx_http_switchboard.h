@@ -31,6 +31,8 @@ typedef struct {
     ngx_msec_t                 reply_timeout;
     ngx_msec_t                 snooze_max;
     ngx_flag_t                 sticky;
+    size_t                     text_max;
+    unsigned                   caps_set;    /* channels named by a directive */
     sb_config_t                core;
     ngx_thread_pool_t         *thread_pool;
 } ngx_http_switchboard_main_conf_t;
@@ -63,6 +65,7 @@ typedef struct {
     int                        channel;
     ngx_str_t                  idem;
     char                       owner[2 * SB_ID_MAX + 16];
+    sb_conv_filter_t           filter;      /* admin conversation lists */
     uint64_t                   cursor;
     ngx_event_t                timer;
     ngx_queue_t                waiting;     /* in its log's waiters */

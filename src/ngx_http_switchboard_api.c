@@ -287,9 +287,35 @@ ngx_http_switchboard_q_conversations(MDB_txn *txn,
     ngx_http_switchboard_ctx_t *ctx, sb_result_t *res)
 {
     return sb_query_conversations(&ngx_http_switchboard_store, txn,
-                                  ctx->tenant,
-                                  ctx->owner[0] ? ctx->owner : NULL,
-                                  sb_now_ms(), res);
+                                  ctx->tenant, &ctx->filter, sb_now_ms(),
+                                  res);
+}
+
+
+static int
+ngx_http_switchboard_q_canned(MDB_txn *txn, ngx_http_switchboard_ctx_t *ctx,
+    sb_result_t *res)
+{
+    return sb_query_canned(&ngx_http_switchboard_store, txn, ctx->tenant,
+                           ctx->target[0] ? ctx->target : NULL, res);
+}
+
+
+static int
+ngx_http_switchboard_q_block(MDB_txn *txn, ngx_http_switchboard_ctx_t *ctx,
+    sb_result_t *res)
+{
+    return sb_query_block(&ngx_http_switchboard_store, txn, ctx->tenant,
+                          sb_channel_name(ctx->channel), ctx->target, res);
+}
+
+
+static int
+ngx_http_switchboard_q_stats(MDB_txn *txn, ngx_http_switchboard_ctx_t *ctx,
+    sb_result_t *res)
+{
+    return sb_query_stats(&ngx_http_switchboard_store, txn, ctx->tenant,
+                          sb_now_ms(), res);
 }
 
 
@@ -350,6 +376,8 @@ ngx_http_switchboard_agent_api(ngx_http_request_t *r,
         { "end", SB_CMD_END },            /* R9 */
         { "snooze", SB_CMD_SNOOZE },      /* R7 */
         { "release", SB_CMD_RELEASE },    /* R8 */
+        { "transfer", SB_CMD_TRANSFER },  /* R10 */
+        { "block", SB_CMD_BLOCK },        /* R11 */
         { NULL, 0 }
     }, *a;
 
@@ -366,6 +394,15 @@ ngx_http_switchboard_agent_api(ngx_http_request_t *r,
             return ngx_http_switchboard_bad_method(r, "GET");
         }
         return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_me);
+    }
+
+    if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "canned")) {
+        if (r->method != NGX_HTTP_GET) {
+            return ngx_http_switchboard_bad_method(r, "GET");
+        }
+        ctx->target[0] = '\0';
+        return ngx_http_switchboard_read(r, ctx,
+                                         ngx_http_switchboard_q_canned);
     }
 
     if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "availability")) {
@@ -395,6 +432,13 @@ ngx_http_switchboard_agent_api(ngx_http_request_t *r,
     if (ngx_http_switchboard_is(&p->seg[2], "messages")) {
         return ngx_http_switchboard_post_message(r, ctx,
                                                  SB_CMD_AGENT_MESSAGE);
+    }
+
+    if (ngx_http_switchboard_is(&p->seg[2], "tags")) {     /* R11 */
+        if (r->method != NGX_HTTP_PUT) {
+            return ngx_http_switchboard_bad_method(r, "PUT");
+        }
+        return ngx_http_switchboard_command(r, ctx, SB_CMD_TAGS);
     }
 
     for (a = actions; a->name; a++) {
@@ -443,12 +487,90 @@ ngx_http_switchboard_visitor_api(ngx_http_request_t *r,
 }
 
 
+static ngx_http_switchboard_main_conf_t *
+ngx_http_switchboard_main(ngx_http_request_t *r)
+{
+    return ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
+}
+
+
+/* ?state=&group=&tag=&after=&limit= for the admin's conversation list;
+ * sends nothing: a refusal is left in err. */
+static ngx_int_t
+ngx_http_switchboard_list_filter(ngx_http_request_t *r, sb_conv_filter_t *f,
+    sb_result_t *err)
+{
+    static const char  *states[] = {
+        "queued", "assigned", "snoozed", "released", "ended", NULL
+    };
+    static const char  *names[] = { "state", "group", "tag", "after" };
+    const char        **slots[4], **s;
+    ngx_str_t           v;
+    ngx_uint_t          i;
+    ngx_int_t           n;
+    u_char             *dst, *src, *start;
+
+    slots[0] = &f->state;
+    slots[1] = &f->group;
+    slots[2] = &f->tag;
+    slots[3] = &f->after;
+    f->limit = 100;
+
+    for (i = 0; i < 4; i++) {
+        if (ngx_http_arg(r, (u_char *) names[i], ngx_strlen(names[i]), &v)
+            != NGX_OK)
+        {
+            continue;
+        }
+        start = ngx_pnalloc(r->pool, v.len + 1);
+        if (start == NULL) {
+            sb_result_error(err, 500, "no_memory", "out of memory");
+            return NGX_DECLINED;
+        }
+        dst = start;
+        src = v.data;
+        ngx_unescape_uri(&dst, &src, v.len, 0);
+        *dst = '\0';
+        *slots[i] = (const char *) start;
+    }
+
+    if (f->state) {
+        for (s = states; *s && ngx_strcmp(*s, f->state) != 0; s++) {
+            /* void */
+        }
+        if (*s == NULL) {
+            sb_result_error(err, 400, "bad_state", "unknown state");
+            return NGX_DECLINED;
+        }
+    }
+    if ((f->group && !sb_valid_id(f->group, ngx_strlen(f->group), 0))
+        || (f->after && !sb_valid_id(f->after, ngx_strlen(f->after), 0)))
+    {
+        sb_result_error(err, 400, "bad_id", "group and after are ids");
+        return NGX_DECLINED;
+    }
+    if (f->tag && (f->tag[0] == '\0' || ngx_strlen(f->tag) > 32)) {
+        sb_result_error(err, 400, "bad_tag", "a tag is 1-32 bytes");
+        return NGX_DECLINED;
+    }
+    if (ngx_http_arg(r, (u_char *) "limit", 5, &v) == NGX_OK) {
+        n = ngx_atoi(v.data, v.len);
+        if (n < 1 || n > 500) {
+            sb_result_error(err, 400, "bad_limit", "limit is 1-500");
+            return NGX_DECLINED;
+        }
+        f->limit = (size_t) n;
+    }
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_switchboard_admin_api(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *p)
 {
-    ngx_str_t  state;
-    ngx_int_t  agents;
+    sb_result_t  res = { 0, NULL };
+    ngx_int_t    rc, agents;
 
     if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "ledger")) {
         if (r->method != NGX_HTTP_GET) {
@@ -478,20 +600,79 @@ ngx_http_switchboard_admin_api(ngx_http_request_t *r,
             return ngx_http_switchboard_read(r, ctx,
                                            ngx_http_switchboard_q_admin_conv);
         }
-        if (ngx_http_arg(r, (u_char *) "state", 5, &state) == NGX_OK) {
-            if (!ngx_http_switchboard_is(&state, "queued")
-                && !ngx_http_switchboard_is(&state, "assigned")
-                && !ngx_http_switchboard_is(&state, "snoozed")
-                && !ngx_http_switchboard_is(&state, "released")
-                && !ngx_http_switchboard_is(&state, "ended"))
-            {
-                return ngx_http_switchboard_error(r, 400, "bad_state",
-                                                  "unknown state");
-            }
-            ngx_memcpy(ctx->owner, state.data, state.len);
+        if (ngx_http_switchboard_list_filter(r, &ctx->filter, &res)
+            != NGX_OK)
+        {
+            rc = ngx_http_switchboard_result(r, &res);
+            sb_result_free(&res);
+            return rc;
         }
         return ngx_http_switchboard_read(r, ctx,
                                        ngx_http_switchboard_q_conversations);
+    }
+
+    if (p->n == 1 && (ngx_http_switchboard_is(&p->seg[0], "stats")
+                      || ngx_http_switchboard_is(&p->seg[0], "capabilities")
+                      || ngx_http_switchboard_is(&p->seg[0], "canned")))
+    {
+        if (r->method != NGX_HTTP_GET) {
+            return ngx_http_switchboard_bad_method(r, "GET");
+        }
+        if (p->seg[0].data[0] == 's') {
+            return ngx_http_switchboard_read(r, ctx,
+                                             ngx_http_switchboard_q_stats);
+        }
+        if (p->seg[0].data[0] == 'c' && p->seg[0].data[1] == 'a'
+            && p->seg[0].len == 6)
+        {
+            return ngx_http_switchboard_read(r, ctx,
+                                             ngx_http_switchboard_q_canned);
+        }
+        sb_query_capabilities(&ngx_http_switchboard_main(r)->core, &res);
+        rc = ngx_http_switchboard_result(r, &res);
+        sb_result_free(&res);
+        return rc;
+    }
+
+    /* blocks/{channel}/{visitor}: R11's unblock */
+    if (p->n == 3 && ngx_http_switchboard_is(&p->seg[0], "blocks")) {
+        ctx->channel = sb_channel_parse((char *) p->seg[1].data,
+                                        p->seg[1].len);
+        if (ctx->channel < 0) {
+            return ngx_http_switchboard_error(r, 404, "unknown_channel",
+                                              "no such channel");
+        }
+        if (!sb_valid_id((char *) p->seg[2].data, p->seg[2].len, 1)) {
+            return ngx_http_switchboard_bad_id(r, "invalid visitor id");
+        }
+        ngx_memcpy(ctx->target, p->seg[2].data, p->seg[2].len);
+        ctx->target[p->seg[2].len] = '\0';
+        if (r->method == NGX_HTTP_GET) {
+            return ngx_http_switchboard_read(r, ctx,
+                                             ngx_http_switchboard_q_block);
+        }
+        if (r->method == NGX_HTTP_DELETE) {
+            return ngx_http_switchboard_command(r, ctx, SB_CMD_UNBLOCK);
+        }
+        return ngx_http_switchboard_bad_method(r, "GET, DELETE");
+    }
+
+    if (p->n == 2 && ngx_http_switchboard_is(&p->seg[0], "canned")) {
+        if (ngx_http_switchboard_path_id(&p->seg[1], ctx->target) != NGX_OK) {
+            return ngx_http_switchboard_bad_id(r, "invalid canned id");
+        }
+        switch (r->method) {
+        case NGX_HTTP_GET:
+            return ngx_http_switchboard_read(r, ctx,
+                                             ngx_http_switchboard_q_canned);
+        case NGX_HTTP_PUT:
+            return ngx_http_switchboard_command(r, ctx, SB_CMD_PUT_CANNED);
+        case NGX_HTTP_DELETE:
+            return ngx_http_switchboard_command(r, ctx,
+                                                SB_CMD_DELETE_CANNED);
+        default:
+            return ngx_http_switchboard_bad_method(r, "GET, PUT, DELETE");
+        }
     }
 
     if (p->n != 2) {

@@ -21,6 +21,8 @@ static char *ngx_http_switchboard_snooze_presets(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_auto_close(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_capabilities(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_switchboard_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_switchboard_init_process(ngx_cycle_t *cycle);
 static void ngx_http_switchboard_exit_process(ngx_cycle_t *cycle);
@@ -106,6 +108,20 @@ static ngx_command_t  ngx_http_switchboard_commands[] = {
       ngx_conf_set_flag_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_switchboard_main_conf_t, sticky),
+      NULL },
+
+    { ngx_string("switchboard_capabilities"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_switchboard_capabilities,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_max_text"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, text_max),
       NULL },
 
     { ngx_string("switchboard_tenant"),
@@ -197,6 +213,7 @@ ngx_http_switchboard_create_main_conf(ngx_conf_t *cf)
     mcf->reply_timeout = NGX_CONF_UNSET_MSEC;
     mcf->snooze_max = NGX_CONF_UNSET_MSEC;
     mcf->sticky = NGX_CONF_UNSET;
+    mcf->text_max = NGX_CONF_UNSET_SIZE;
     for (i = 0; i < SB_CH_COUNT; i++) {
         mcf->core.auto_close_ms[i] = -1;
     }
@@ -234,6 +251,25 @@ ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
     core->reply_ms = (int64_t) mcf->reply_timeout;
     core->snooze_max_ms = (int64_t) mcf->snooze_max;
     core->sticky = (int) mcf->sticky;
+
+    ngx_conf_init_size_value(mcf->text_max, 4096);
+    if (mcf->text_max == 0 || mcf->text_max > 65536) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_max_text must be 1 to 64k");
+        return NGX_CONF_ERROR;
+    }
+    core->text_max = mcf->text_max;
+
+    /* R12, the seeds: mobile has canned responses, blocking, emoji and
+     * tags; no attachments, offers or transfer. Others have everything. */
+    for (i = 0; i < SB_CH_COUNT; i++) {
+        if (!(mcf->caps_set & (1u << i))) {
+            core->caps[i] = (i == SB_CH_MOBILE)
+                            ? SB_CAP_CANNED | SB_CAP_BLOCK | SB_CAP_EMOJI
+                              | SB_CAP_TAGS
+                            : SB_CAP_ALL;
+        }
+    }
 
     /* the seeds: mobile closes after 7 days, third-party channels never */
     for (i = 0; i < SB_CH_COUNT; i++) {
@@ -607,6 +643,44 @@ ngx_http_switchboard_auto_close(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
     mcf->core.auto_close_ms[ch] = ms;
+    return NGX_CONF_OK;
+}
+
+
+/* switchboard_capabilities CHANNEL none | CAP...; replaces its row. */
+static char *
+ngx_http_switchboard_capabilities(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value = cf->args->elts;
+    ngx_uint_t                         i;
+    ngx_int_t                          ch;
+    unsigned                           cap, caps = 0;
+
+    ch = sb_channel_parse((char *) value[1].data, value[1].len);
+    if (ch < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "unknown channel \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    if (mcf->caps_set & (1u << ch)) {
+        return "is duplicate for this channel";
+    }
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (ngx_strcmp(value[i].data, "none") == 0 && cf->args->nelts == 3) {
+            break;
+        }
+        cap = sb_cap_parse((char *) value[i].data, value[i].len);
+        if (cap == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown capability \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+        caps |= cap;
+    }
+    mcf->caps_set |= 1u << ch;
+    mcf->core.caps[ch] = caps;
     return NGX_CONF_OK;
 }
 

@@ -53,12 +53,12 @@ my $bob_c = $t->events('bob', 0, 0.2)->{cursor} // 0;
 $t->available('ann', 'all', 0);
 $t->available('bob');
 my $moved = $t->wait_for(sub {
-    my $l = $t->get('/admin/conversations?state=assigned', $t->admin)->{json};
+    my $l = $t->get('/admin/conversations?state=assigned&limit=500', $t->admin)->{json};
     200 == grep { ($_->{agent} // '') eq 'bob' } @{ $l->{conversations} };
 }, 6);
 ok(defined $moved, 'R13: all 200 moved to bob');
 sleep 2.5;    # two more rounds of their (now bob's) deadlines
-my $list = $t->get('/admin/conversations?state=assigned', $t->admin)->{json};
+my $list = $t->get('/admin/conversations?state=assigned&limit=500', $t->admin)->{json};
 my %by = map { $_->{id} => $_ } @{ $list->{conversations} };
 my ($once, $assigned_to_bob) = (0, 0);
 for my $id (@convs) {

@@ -328,10 +328,72 @@ sb_delete_group(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
 }
 
 
+/* R6: canned responses, with {{visitor}} and {{agent}} placeholders. */
+static int
+sb_put_canned(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
+{
+    sb_key_t  k;
+    json_t   *rec, *old = NULL;
+    int       rc;
+
+    sb_key_init(&k, cx->tenant);
+    sb_key_str(&k, cmd->target);
+    rc = sb_rec_get(cx->txn, cx->st->db[SB_DB_CANNED], &k, &old);
+    if (rc && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    json_decref(old);
+    rec = json_pack("{s:s,s:O,s:O}", "id", cmd->target, "title",
+                    json_object_get(cmd->body, "title"), "text",
+                    json_object_get(cmd->body, "text"));
+    rc = sb_rec_put(cx->txn, cx->st->db[SB_DB_CANNED], &k, rec);
+    if (rc == 0) {
+        sb_result_set(res, old ? 200 : 201, rec);
+    } else {
+        json_decref(rec);
+    }
+    return rc;
+}
+
+
+/* Deletes the row under key, or answers 404 with code. */
+static int
+sb_delete_row(sb_ctx_t *cx, int db, sb_key_t *k, const char *code,
+    const char *what, sb_result_t *res)
+{
+    MDB_val  key = { k->n, k->b };
+    int      rc = mdb_del(cx->txn, cx->st->db[db], &key, NULL);
+
+    if (rc == MDB_NOTFOUND) {
+        sb_result_error(res, 404, code, "no such %s", what);
+        return 0;
+    }
+    if (rc == 0) {
+        res->status = 204;
+    }
+    return rc;
+}
+
+
 int
 sb_admin_apply(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
 {
+    sb_key_t  k;
+
     switch (cmd->type) {
+    case SB_CMD_PUT_CANNED:
+        return sb_put_canned(cx, cmd, res);
+    case SB_CMD_DELETE_CANNED:
+        sb_key_init(&k, cx->tenant);
+        sb_key_str(&k, cmd->target);
+        return sb_delete_row(cx, SB_DB_CANNED, &k, "unknown_canned",
+                             "canned response", res);
+    case SB_CMD_UNBLOCK:
+        sb_key_init(&k, cx->tenant);
+        sb_key_str(&k, sb_channel_name(cmd->channel));
+        sb_key_str(&k, cmd->target);
+        return sb_delete_row(cx, SB_DB_BLOCK, &k, "not_blocked",
+                             "block on visitor", res);
     case SB_CMD_PUT_AGENT:
         return sb_put_agent(cx, cmd, res);
     case SB_CMD_DELETE_AGENT:

@@ -8,8 +8,9 @@
 #include "sb_internal.h"
 
 
-static int
-sb_parse_text(json_t *body, sb_cmd_t *cmd, sb_result_t *err)
+int
+sb_parse_text(json_t *body, sb_cmd_t *cmd, const sb_config_t *cfg,
+    sb_result_t *err)
 {
     json_t  *text = json_object_get(body, "text");
     size_t   len;
@@ -27,9 +28,9 @@ sb_parse_text(json_t *body, sb_cmd_t *cmd, sb_result_t *err)
         sb_result_error(err, 400, "empty_text", "\"text\" is empty");
         return -1;
     }
-    if (len > SB_TEXT_MAX) {
+    if (len > cfg->text_max) {
         sb_result_error(err, 413, "text_too_long",
-                        "\"text\" is over %d bytes", SB_TEXT_MAX);
+                        "\"text\" is over %zu bytes", cfg->text_max);
         return -1;
     }
     cmd->text = strdup(json_string_value(text));
@@ -132,7 +133,9 @@ sb_cmd_parse(sb_cmd_t *cmd, const sb_config_t *cfg, const char *body,
     if (len > 0 || cmd->type == SB_CMD_VISITOR_MESSAGE
         || cmd->type == SB_CMD_AGENT_MESSAGE
         || cmd->type == SB_CMD_AVAILABILITY || cmd->type == SB_CMD_PUT_AGENT
-        || cmd->type == SB_CMD_PUT_GROUP || cmd->type == SB_CMD_SNOOZE)
+        || cmd->type == SB_CMD_PUT_GROUP || cmd->type == SB_CMD_SNOOZE
+        || cmd->type == SB_CMD_TRANSFER || cmd->type == SB_CMD_TAGS
+        || cmd->type == SB_CMD_PUT_CANNED)
     {
         json = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
                           &jerr);
@@ -152,8 +155,16 @@ sb_cmd_parse(sb_cmd_t *cmd, const sb_config_t *cfg, const char *body,
     switch (cmd->type) {
 
     case SB_CMD_VISITOR_MESSAGE:
+        rc = sb_parse_text(json, cmd, cfg, err);
+        break;
+
     case SB_CMD_AGENT_MESSAGE:
-        rc = sb_parse_text(json, cmd, err);
+    case SB_CMD_TRANSFER:
+    case SB_CMD_TAGS:
+    case SB_CMD_PUT_CANNED:
+        rc = sb_collab_parse(json, cmd, cfg, err);
+        cmd->body = json;
+        json = NULL;
         break;
 
     case SB_CMD_AVAILABILITY:
@@ -325,6 +336,12 @@ sb_apply_visitor_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         return 0;
     }
 
+    /* R11: a blocked visitor is acknowledged, counted and not routed */
+    rc = sb_blocked_visitor(cx, cmd, res);
+    if (rc != 0) {
+        return rc > 0 ? 0 : -rc;
+    }
+
     if (cmd->idem[0]) {
         if (sb_idem_key(cx, &ik, "visitor", channel, cmd->actor, cmd->idem)) {
             sb_result_error(res, 400, "bad_idempotency_key", "key too long");
@@ -407,7 +424,7 @@ done:
 
 
 /* Loads a conversation the acting agent holds, or answers why not. */
-static int
+int
 sb_held_conversation(sb_ctx_t *cx, sb_cmd_t *cmd, json_t **out,
     sb_result_t *res)
 {
@@ -444,11 +461,53 @@ sb_held_conversation(sb_ctx_t *cx, sb_cmd_t *cmd, json_t **out,
 }
 
 
+/* R6, R12: canned id resolved, emoji, attachment and offer allowed. */
+static int
+sb_reply_allowed(sb_ctx_t *cx, sb_cmd_t *cmd, json_t *conv, sb_result_t *res)
+{
+    json_t  *agent = NULL;
+    int      rc;
+
+    res->status = 0;
+    if (json_object_get(cmd->body, "canned")) {
+        if (!sb_channel_can(cx, conv, SB_CAP_CANNED, res)) {
+            return 0;
+        }
+        rc = sb_load_actor(cx, cmd, &agent, res);
+        if (rc || agent == NULL) {
+            return rc;
+        }
+        rc = sb_resolve_canned(cx, cmd, conv, agent, res);
+        json_decref(agent);
+        if (rc || res->status >= 400) {
+            return rc;
+        }
+    }
+    if (cmd->text
+        && sb_has_emoji((const unsigned char *) cmd->text, strlen(cmd->text))
+        && !sb_channel_can(cx, conv, SB_CAP_EMOJI, res))
+    {
+        return 0;
+    }
+    if (json_object_get(cmd->body, "attachment")
+        && !sb_channel_can(cx, conv, SB_CAP_ATTACHMENTS, res))
+    {
+        return 0;
+    }
+    if (json_object_get(cmd->body, "offer")
+        && !sb_channel_can(cx, conv, SB_CAP_OFFERS, res))
+    {
+        return 0;
+    }
+    return 0;
+}
+
+
 /* R6: an agent's reply; R21: Idempotency-Key stores it once. */
 static int
 sb_apply_agent_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
 {
-    json_t    *conv, *msg = NULL;
+    json_t    *conv, *msg = NULL, *extra;
     sb_key_t   ik;
     char       owner[2 * SB_ID_MAX + 8];
     int64_t    close_ms;
@@ -475,8 +534,28 @@ sb_apply_agent_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         sb_channel_parse(sb_get_str(conv, "channel"),
                          strlen(sb_get_str(conv, "channel")))];
 
-    rc = sb_thread_append(cx, conv, "agent", cmd->actor, cmd->text, NULL,
-                          &msg);
+    /* R12: every part of the reply must be something the channel has */
+    rc = sb_reply_allowed(cx, cmd, conv, res);
+    if (rc || res->status >= 400) {
+        json_decref(conv);
+        return rc;
+    }
+    extra = json_object();
+    if (json_object_get(cmd->body, "canned")) {
+        json_object_set(extra, "canned", json_object_get(cmd->body,
+                                                         "canned"));
+    }
+    if (json_object_get(cmd->body, "attachment")) {
+        json_object_set(extra, "attachment",
+                        json_object_get(cmd->body, "attachment"));
+    }
+    if (json_object_get(cmd->body, "offer")) {
+        json_object_set(extra, "offer", json_object_get(cmd->body, "offer"));
+    }
+
+    rc = sb_thread_append_ex(cx, conv, "agent", cmd->actor,
+                             cmd->text ? cmd->text : "", NULL, extra, &msg);
+    json_decref(extra);
     if (rc == 0) {
         sb_set_time(conv, "last_agent_message_at", cx->now);
         sb_set_time(conv, "waiting_since", 0);
@@ -500,7 +579,7 @@ sb_apply_agent_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
 }
 
 
-static int
+int
 sb_load_actor(sb_ctx_t *cx, sb_cmd_t *cmd, json_t **agent, sb_result_t *res)
 {
     int  rc = sb_agent_load(cx, cmd->actor, agent);
@@ -674,6 +753,12 @@ sb_apply_one(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         return sb_apply_let_go(cx, cmd, res);
     case SB_CMD_FIRE:
         return sb_fire_due(cx, cmd, res);
+    case SB_CMD_TRANSFER:
+        return sb_apply_transfer(cx, cmd, res);
+    case SB_CMD_TAGS:
+        return sb_apply_tags(cx, cmd, res);
+    case SB_CMD_BLOCK:
+        return sb_apply_block(cx, cmd, res);
     case SB_CMD_AVAILABILITY:
         return sb_apply_availability(cx, cmd, res);
     case SB_CMD_SEEN:

@@ -14,7 +14,6 @@
 #define SB_IDEM_MAX      128
 #define SB_MAX_CLASSES   8
 #define SB_RECORD_V1     1
-#define SB_TEXT_MAX      4096   /* bytes of one message's text */
 #define SB_POLL_BATCH    100    /* events handed out per poll answer */
 
 typedef enum {
@@ -35,6 +34,14 @@ typedef struct {
 
 #define SB_MAX_PRESETS  8
 
+/* R12: what an agent may do on a channel */
+enum {
+    SB_CAP_CANNED = 1, SB_CAP_BLOCK = 2, SB_CAP_EMOJI = 4, SB_CAP_TAGS = 8,
+    SB_CAP_ATTACHMENTS = 16, SB_CAP_OFFERS = 32, SB_CAP_TRANSFER = 64,
+    SB_CAP_ALL = 127
+};
+#define SB_CAP_COUNT  7
+
 typedef struct {
     sb_class_t   classes[SB_MAX_CLASSES];
     int          nclasses;
@@ -46,12 +53,14 @@ typedef struct {
     int          npresets;
     int64_t      auto_close_ms[SB_CH_COUNT];   /* R15; 0 = off */
     int          sticky;                       /* R14b */
+    unsigned     caps[SB_CH_COUNT];            /* R12 */
+    size_t       text_max;                     /* bytes of one message */
 } sb_config_t;
 
 enum {
     SB_DB_META, SB_DB_CONV, SB_DB_MSG, SB_DB_OPEN, SB_DB_AGENT, SB_DB_GROUP,
     SB_DB_MEMBER, SB_DB_QUEUE, SB_DB_EVENT, SB_DB_IDEM, SB_DB_LEDGER,
-    SB_DB_DEADLINE, SB_DB_COUNT
+    SB_DB_DEADLINE, SB_DB_CANNED, SB_DB_BLOCK, SB_DB_COUNT
 };
 
 typedef struct {
@@ -80,12 +89,18 @@ typedef enum {
     SB_CMD_SNOOZE,
     SB_CMD_RELEASE,
     SB_CMD_FIRE,
+    SB_CMD_TRANSFER,
+    SB_CMD_TAGS,
+    SB_CMD_BLOCK,
     SB_CMD_AVAILABILITY,
     SB_CMD_SEEN,
     SB_CMD_PUT_AGENT,
     SB_CMD_DELETE_AGENT,
     SB_CMD_PUT_GROUP,
-    SB_CMD_DELETE_GROUP
+    SB_CMD_DELETE_GROUP,
+    SB_CMD_PUT_CANNED,
+    SB_CMD_DELETE_CANNED,
+    SB_CMD_UNBLOCK
 } sb_cmd_type_t;
 
 /* A validated request, ready for the write transaction. */
@@ -102,7 +117,7 @@ typedef struct {
     int            available;
     int64_t        until;                    /* snooze: due time, ms */
     char          *text;                     /* malloc'd */
-    json_t        *body;                     /* admin record, owned */
+    json_t        *body;                     /* the parsed body, owned */
 } sb_cmd_t;
 
 /* util */
@@ -113,6 +128,9 @@ int sb_parse_time(const char *s, int64_t *ms);
 int sb_valid_id(const char *s, size_t len, int provider);
 int sb_valid_utf8(const unsigned char *s, size_t len);
 const char *sb_channel_name(int ch);
+const char *sb_cap_name(unsigned cap);
+unsigned sb_cap_parse(const char *s, size_t len);
+int sb_has_emoji(const unsigned char *s, size_t len);
 int sb_channel_parse(const char *s, size_t len);
 int sb_class_of_channel(const sb_config_t *cfg, int channel);
 int sb_class_find(const sb_config_t *cfg, const char *name, size_t len);
@@ -162,7 +180,22 @@ int sb_query_admin_get(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *kind, const char *id, int64_t now, sb_result_t *res);
 int sb_query_ledger(sb_store_t *st, MDB_txn *txn, const char *tenant,
     uint64_t cursor, sb_result_t *res);
+typedef struct {
+    const char  *state;
+    const char  *group;
+    const char  *tag;
+    const char  *after;        /* paging: the last id of the page before */
+    size_t       limit;
+} sb_conv_filter_t;
+
 int sb_query_conversations(sb_store_t *st, MDB_txn *txn, const char *tenant,
-    const char *state, int64_t now, sb_result_t *res);
+    const sb_conv_filter_t *filter, int64_t now, sb_result_t *res);
+int sb_query_stats(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    int64_t now, sb_result_t *res);
+int sb_query_canned(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *id, sb_result_t *res);
+int sb_query_block(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *channel, const char *visitor, sb_result_t *res);
+void sb_query_capabilities(const sb_config_t *cfg, sb_result_t *res);
 
 #endif

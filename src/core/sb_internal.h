@@ -57,6 +57,9 @@ int sb_agent_present(const sb_config_t *cfg, json_t *agent, int64_t now);
 int sb_agent_available(const sb_config_t *cfg, json_t *agent, int k);
 int sb_thread_append(sb_ctx_t *cx, json_t *conv, const char *kind,
     const char *author, const char *text, const char *event, json_t **out);
+int sb_thread_append_ex(sb_ctx_t *cx, json_t *conv, const char *kind,
+    const char *author, const char *text, const char *event, json_t *extra,
+    json_t **out);
 int sb_log_append(sb_ctx_t *cx, const char *owner, json_t *event);
 void sb_agent_owner(const char *agent, char *buf, size_t len);
 void sb_visitor_owner(const char *channel, const char *visitor, char *buf,
@@ -90,6 +93,24 @@ int sb_end(sb_ctx_t *cx, json_t *conv, const char *by, const char *text,
     const char *reason);
 int sb_assign(sb_ctx_t *cx, json_t *conv, json_t *agent, int k);
 json_t *sb_message_view(json_t *msg);
+
+/* working together (R6, R10-R12) */
+int sb_parse_text(json_t *body, sb_cmd_t *cmd, const sb_config_t *cfg,
+    sb_result_t *err);
+int sb_collab_parse(json_t *body, sb_cmd_t *cmd, const sb_config_t *cfg,
+    sb_result_t *err);
+int sb_channel_can(sb_ctx_t *cx, json_t *conv, unsigned cap,
+    sb_result_t *res);
+int sb_apply_transfer(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);
+int sb_apply_tags(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);
+int sb_apply_block(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);
+int sb_blocked_visitor(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);
+int sb_resolve_canned(sb_ctx_t *cx, sb_cmd_t *cmd, json_t *conv,
+    json_t *agent, sb_result_t *res);
+int sb_held_conversation(sb_ctx_t *cx, sb_cmd_t *cmd, json_t **out,
+    sb_result_t *res);
+int sb_load_actor(sb_ctx_t *cx, sb_cmd_t *cmd, json_t **agent,
+    sb_result_t *res);
 
 /* admin commands */
 int sb_admin_apply(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);

@@ -369,44 +369,305 @@ sb_query_ledger(sb_store_t *st, MDB_txn *txn, const char *tenant,
 
 
 typedef struct {
-    const char  *state;
-    json_t      *list;
-    int64_t      now;
-} sb_conv_filter_t;
+    const sb_conv_filter_t  *f;
+    json_t                  *list;
+    int64_t                  now;
+    char                     last[SB_ID_MAX + 1];
+    int                      more;
+} sb_conv_page_t;
+
+
+static int
+sb_has_tag(json_t *conv, const char *tag)
+{
+    json_t  *t;
+    size_t   i;
+
+    json_array_foreach(json_object_get(conv, "tags"), i, t) {
+        if (strcmp(json_string_value(t), tag) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 
 static int
 sb_conv_row(MDB_val *key, MDB_val *val, void *data)
 {
-    sb_conv_filter_t  *f = data;
-    json_t            *conv = sb_row_json(val);
+    sb_conv_page_t  *pg = data;
+    json_t          *conv, *view;
 
+    if (json_array_size(pg->list) == pg->f->limit) {
+        pg->more = 1;
+        return MDB_NOTFOUND;              /* stops the scan */
+    }
+    conv = sb_row_json(val);
     if (conv == NULL) {
         return MDB_CORRUPTED;
     }
-    if (f->state == NULL || strcmp(sb_get_str(conv, "state"), f->state) == 0) {
-        json_array_append_new(f->list, sb_conversation_view(conv, f->now));
+    if ((pg->f->after == NULL
+         || strcmp(sb_get_str(conv, "id"), pg->f->after) != 0)
+        && (pg->f->state == NULL
+            || strcmp(sb_get_str(conv, "state"), pg->f->state) == 0)
+        && (pg->f->group == NULL
+            || strcmp(sb_get_str(conv, "group"), pg->f->group) == 0)
+        && (pg->f->tag == NULL || sb_has_tag(conv, pg->f->tag)))
+    {
+        view = sb_conversation_view(conv, pg->now);
+        json_array_append_new(pg->list, view);
+        snprintf(pg->last, sizeof(pg->last), "%s", sb_get_str(conv, "id"));
     }
     json_decref(conv);
     return 0;
 }
 
 
+/* Filtered by state, group and tag; paged in key order with "next". */
 int
 sb_query_conversations(sb_store_t *st, MDB_txn *txn, const char *tenant,
-    const char *state, int64_t now, sb_result_t *res)
+    const sb_conv_filter_t *filter, int64_t now, sb_result_t *res)
 {
-    sb_key_t          prefix;
-    sb_conv_filter_t  f = { state, json_array(), now };
-    int               rc;
+    sb_key_t        prefix, from;
+    sb_conv_page_t  pg = { filter, json_array(), now, "", 0 };
+    int             rc;
 
     sb_key_init(&prefix, tenant);
-    rc = sb_scan(txn, st->db[SB_DB_CONV], &prefix, NULL, SIZE_MAX,
-                 sb_conv_row, &f);
-    if (rc) {
-        json_decref(f.list);
+    from = prefix;
+    if (filter->after) {
+        sb_key_str(&from, filter->after);
+    }
+    rc = sb_scan(txn, st->db[SB_DB_CONV], &prefix, &from, SIZE_MAX,
+                 sb_conv_row, &pg);
+    if (rc && rc != MDB_NOTFOUND) {
+        json_decref(pg.list);
         return rc;
     }
-    sb_result_set(res, 200, json_pack("{s:o}", "conversations", f.list));
+    sb_result_set(res, 200,
+        json_pack("{s:o,s:o}", "conversations", pg.list, "next",
+                  pg.more ? json_string(pg.last) : json_null()));
     return 0;
+}
+
+
+typedef struct {
+    json_t   *out;
+    int64_t   now;
+    const sb_config_t  *cfg;
+    size_t    prefix;
+} sb_stats_t;
+
+
+static int
+sb_stats_queue(MDB_val *key, MDB_val *val, void *data)
+{
+    sb_stats_t   *s = data;
+    const char   *group = (char *) key->mv_data + s->prefix;
+    const char   *klass = group + strlen(group) + 1;
+    int64_t       at = (int64_t) sb_key_read_u64(
+                          (unsigned char *) klass + strlen(klass) + 1);
+    json_t       *g, *c;
+
+    g = json_object_get(s->out, group);
+    if (g == NULL) {
+        g = json_object();
+        json_object_set_new(s->out, group, g);
+    }
+    c = json_object_get(g, klass);
+    if (c == NULL) {
+        /* keys are in waiting order: the first one is the oldest */
+        c = json_pack("{s:i,s:I}", "length", 0, "oldest_wait_seconds",
+                      (json_int_t) ((s->now - at) / 1000));
+        json_object_set_new(g, klass, c);
+    }
+    json_object_set_new(c, "length",
+                        json_integer(sb_get_int(c, "length") + 1));
+    return 0;
+}
+
+
+static int
+sb_stats_agent(MDB_val *key, MDB_val *val, void *data)
+{
+    sb_stats_t   *s = data;
+    json_t       *agent = sb_row_json(val), *view, *c;
+    const char   *status;
+    int           k;
+
+    if (agent == NULL) {
+        return MDB_CORRUPTED;
+    }
+    for (k = 0; k < s->cfg->nclasses; k++) {
+        view = sb_agent_class_view(s->cfg, agent, k, s->now);
+        status = sb_get_str(view, "status");
+        c = json_object_get(s->out, s->cfg->classes[k].name);
+        json_object_set_new(c, status,
+                            json_integer(sb_get_int(c, status) + 1));
+        json_decref(view);
+    }
+    json_decref(agent);
+    return 0;
+}
+
+
+static int
+sb_stats_conv(MDB_val *key, MDB_val *val, void *data)
+{
+    sb_stats_t   *s = data;
+    json_t       *conv = sb_row_json(val);
+    const char   *state;
+
+    if (conv == NULL) {
+        return MDB_CORRUPTED;
+    }
+    state = sb_get_str(conv, "state");
+    json_object_set_new(s->out, state,
+                        json_integer(sb_get_int(s->out, state) + 1));
+    json_decref(conv);
+    return 0;
+}
+
+
+/* Queues per group and class, agents per status, conversations per state */
+int
+sb_query_stats(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    int64_t now, sb_result_t *res)
+{
+    static const char  *states[] = {
+        "queued", "assigned", "snoozed", "released", "ended", NULL
+    };
+    sb_key_t            prefix;
+    sb_stats_t          s = { NULL, now, st->cfg, 0 };
+    json_t             *queues = json_object(), *agents = json_object();
+    json_t             *convs = json_object();
+    const char        **p;
+    int                 rc, k;
+
+    sb_key_init(&prefix, tenant);
+    s.prefix = prefix.n;
+
+    s.out = queues;
+    rc = sb_scan(txn, st->db[SB_DB_QUEUE], &prefix, NULL, SIZE_MAX,
+                 sb_stats_queue, &s);
+    for (k = 0; k < st->cfg->nclasses; k++) {
+        json_object_set_new(agents, st->cfg->classes[k].name,
+                            json_pack("{s:i,s:i,s:i}", "green", 0, "orange",
+                                      0, "red", 0));
+    }
+    if (rc == 0) {
+        s.out = agents;
+        rc = sb_scan(txn, st->db[SB_DB_AGENT], &prefix, NULL, SIZE_MAX,
+                     sb_stats_agent, &s);
+    }
+    for (p = states; *p; p++) {
+        json_object_set_new(convs, *p, json_integer(0));
+    }
+    if (rc == 0) {
+        s.out = convs;
+        rc = sb_scan(txn, st->db[SB_DB_CONV], &prefix, NULL, SIZE_MAX,
+                     sb_stats_conv, &s);
+    }
+    if (rc) {
+        json_decref(queues);
+        json_decref(agents);
+        json_decref(convs);
+        return rc;
+    }
+    sb_result_set(res, 200, json_pack("{s:o,s:o,s:o}", "queues", queues,
+                                       "agents", agents, "conversations",
+                                       convs));
+    return 0;
+}
+
+
+static int
+sb_row_plain(MDB_val *key, MDB_val *val, void *data)
+{
+    json_t  *rec = sb_row_json(val);
+
+    if (rec == NULL) {
+        return MDB_CORRUPTED;
+    }
+    json_array_append_new(data, rec);
+    return 0;
+}
+
+
+/* One canned response, or (id NULL) all of them in id order. */
+int
+sb_query_canned(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *id, sb_result_t *res)
+{
+    sb_key_t   k;
+    json_t    *rec, *list;
+    int        rc;
+
+    sb_key_init(&k, tenant);
+    if (id == NULL) {
+        list = json_array();
+        rc = sb_scan(txn, st->db[SB_DB_CANNED], &k, NULL, SIZE_MAX,
+                     sb_row_plain, list);
+        if (rc) {
+            json_decref(list);
+            return rc;
+        }
+        sb_result_set(res, 200, json_pack("{s:o}", "canned", list));
+        return 0;
+    }
+    sb_key_str(&k, id);
+    rc = sb_rec_get(txn, st->db[SB_DB_CANNED], &k, &rec);
+    if (rc == MDB_NOTFOUND) {
+        sb_result_error(res, 404, "unknown_canned", "no canned response %s",
+                        id);
+        return 0;
+    }
+    if (rc == 0) {
+        sb_result_set(res, 200, rec);
+    }
+    return rc;
+}
+
+
+int
+sb_query_block(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *channel, const char *visitor, sb_result_t *res)
+{
+    static const char  *times[] = { "at", "last_dropped_at", NULL };
+    sb_key_t            k;
+    json_t             *rec;
+    int                 rc;
+
+    sb_key_init(&k, tenant);
+    sb_key_str(&k, channel);
+    sb_key_str(&k, visitor);
+    rc = sb_rec_get(txn, st->db[SB_DB_BLOCK], &k, &rec);
+    if (rc == MDB_NOTFOUND) {
+        sb_result_error(res, 404, "not_blocked", "%s on %s is not blocked",
+                        visitor, channel);
+        return 0;
+    }
+    if (rc == 0) {
+        sb_render_times(rec, times);
+        sb_result_set(res, 200, rec);
+    }
+    return rc;
+}
+
+
+/* R12: the capability table as configured. */
+void
+sb_query_capabilities(const sb_config_t *cfg, sb_result_t *res)
+{
+    json_t    *table = json_object(), *row;
+    int        ch, i;
+
+    for (ch = 0; ch < SB_CH_COUNT; ch++) {
+        row = json_object();
+        for (i = 0; i < SB_CAP_COUNT; i++) {
+            json_object_set_new(row, sb_cap_name(1u << i),
+                                json_boolean(cfg->caps[ch] & (1u << i)));
+        }
+        json_object_set_new(table, sb_channel_name(ch), row);
+    }
+    sb_result_set(res, 200, table);
 }

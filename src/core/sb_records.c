@@ -163,10 +163,21 @@ sb_agent_class_view(const sb_config_t *cfg, json_t *agent, int k, int64_t now)
 }
 
 
-/* Appends one entry to a conversation's thread (R17). */
 int
 sb_thread_append(sb_ctx_t *cx, json_t *conv, const char *kind,
     const char *author, const char *text, const char *event, json_t **out)
+{
+    return sb_thread_append_ex(cx, conv, kind, author, text, event, NULL,
+                               out);
+}
+
+
+/* Appends one entry to a conversation's thread (R17); extra fields (a
+ * canned id, an attachment) are merged into it. */
+int
+sb_thread_append_ex(sb_ctx_t *cx, json_t *conv, const char *kind,
+    const char *author, const char *text, const char *event, json_t *extra,
+    json_t **out)
 {
     sb_key_t   k;
     json_t    *msg;
@@ -181,6 +192,9 @@ sb_thread_append(sb_ctx_t *cx, json_t *conv, const char *kind,
                     (json_int_t) cx->now, "event", event);
     if (msg == NULL) {
         return ENOMEM;
+    }
+    if (extra) {
+        json_object_update(msg, extra);
     }
 
     sb_key_init(&k, cx->tenant);

@@ -10,7 +10,8 @@
 
 static const char *sb_db_names[SB_DB_COUNT] = {
     "meta", "conversations", "messages", "open", "agents", "groups",
-    "members", "queues", "events", "idempotency", "ledger", "deadlines"
+    "members", "queues", "events", "idempotency", "ledger", "deadlines",
+    "canned", "blocks"
 };
 
 

@@ -206,6 +206,70 @@ sb_channel_name(int ch)
 }
 
 
+static const char *sb_cap_names[SB_CAP_COUNT] = {
+    "canned", "block", "emoji", "tags", "attachments", "offers", "transfer"
+};
+
+
+const char *
+sb_cap_name(unsigned cap)
+{
+    int  i;
+
+    for (i = 0; i < SB_CAP_COUNT; i++) {
+        if (cap == (1u << i)) {
+            return sb_cap_names[i];
+        }
+    }
+    return "?";
+}
+
+
+unsigned
+sb_cap_parse(const char *s, size_t len)
+{
+    int  i;
+
+    for (i = 0; i < SB_CAP_COUNT; i++) {
+        if (strlen(sb_cap_names[i]) == len
+            && memcmp(sb_cap_names[i], s, len) == 0)
+        {
+            return 1u << i;
+        }
+    }
+    return 0;
+}
+
+
+/* Pictographs, dingbats, flags, keycaps, variation selector 16: what a
+ * channel without emoji could not show. Input is valid UTF-8. */
+int
+sb_has_emoji(const unsigned char *s, size_t len)
+{
+    size_t    i = 0, n;
+    uint32_t  cp;
+
+    while (i < len) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        n = (s[i] >= 0xf0) ? 3 : (s[i] >= 0xe0) ? 2 : 1;
+        cp = s[i] & (0x3f >> n);
+        for (size_t k = 1; k <= n && i + k < len; k++) {
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((cp >= 0x1f000 && cp <= 0x1faff) || (cp >= 0x2600 && cp <= 0x27bf)
+            || cp == 0xfe0f || cp == 0x20e3)
+        {
+            return 1;
+        }
+        i += n + 1;
+    }
+    return 0;
+}
+
+
 int
 sb_channel_parse(const char *s, size_t len)
 {

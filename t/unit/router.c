@@ -32,6 +32,10 @@ setup(void)
     cfg.classes[2].capacity = 3;
     cfg.classes[2].channels = 1u << SB_CH_SMS;
     cfg.presence_timeout_ms = 90000;
+    cfg.text_max = 4096;
+    for (int ch = 0; ch < SB_CH_COUNT; ch++) {
+        cfg.caps[ch] = SB_CAP_ALL;
+    }
     st.cfg = &cfg;
     if (sb_store_open(&st, dir, 64 << 20, 1, err, sizeof(err)) != 0) {
         printf("Bail out! %s\n", err);
