@@ -29,6 +29,14 @@ my @bad = (
     [ 'switchboard_reply_timeout 12x;', qr/invalid value/ ],
     [ 'switchboard_snooze_max -1d;', qr/invalid value/ ],
     [ 'switchboard_sticky maybe;', qr/invalid value "maybe"/ ],
+    [ 'switchboard_capabilities chat canned teleport;',
+      qr/unknown capability "teleport"/ ],
+    [ 'switchboard_capabilities fax canned;', qr/unknown channel "fax"/ ],
+    [ "switchboard_capabilities chat none;\n"
+      . "    switchboard_capabilities chat tags;",
+      qr/is duplicate for this channel/ ],
+    [ 'switchboard_max_text 0;', qr/switchboard_max_text must be 1 to 64k/ ],
+    [ 'switchboard_max_text lots;', qr/invalid value/ ],
 );
 for my $case (@bad) {
     my ($http, $re, %o) = @$case;

@@ -20,6 +20,9 @@ use Switchboard::Token qw(mint);
 
 our $JSON = JSON::PP->new->canonical->utf8;
 
+binmode Test::More->builder->$_, ':encoding(UTF-8)'
+  for qw(output failure_output todo_output);
+
 my $ROOT = abs_path(dirname(abs_path(__FILE__)) . '/../..');
 
 sub free_port {
@@ -297,8 +300,11 @@ sub parse_response {
     return $res;
 }
 
+# With $t->{track} set, each request keeps the store's dump from before
+# it in $t->{before}, so a test can check that a refusal changed nothing.
 sub request {
     my ($self, $method, $path, %o) = @_;
+    $self->{before} = $self->dump_store if $self->{track};
     my $t0 = time;
     my $res = $self->read_response($self->raw_request($method, $path, %o),
                                    $o{timeout});
