@@ -543,17 +543,7 @@ sb_apply_transfer(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     }
 
     /* every check passed: now the writes */
-    rc = sb_unassign(cx, conv, me);
-    if (rc == 0) {
-        rc = sb_agent_save(cx, me);
-    }
-    if (rc == 0) {
-        sb_agent_owner(cmd->actor, owner, sizeof(owner));
-        rc = sb_log_append(cx, owner,
-                 json_pack("{s:s,s:s,s:s}", "type", "conversation.unassigned",
-                           "conversation", cmd->target, "reason",
-                           "transferred"));
-    }
+    rc = sb_hand_back(cx, conv, me, "transferred");
     if (rc == 0) {
         rc = sb_thread_append(cx, conv, "system", cmd->actor, text,
                               "transferred", NULL);

@@ -602,7 +602,7 @@ sb_apply_let_go(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
 {
     json_t      *conv, *agent = NULL;
     const char  *name;
-    char         text[256], owner[SB_ID_MAX + 8], when[40];
+    char         text[256], when[40];
     int          rc, k;
 
     rc = sb_held_conversation(cx, cmd, &conv, res);
@@ -623,18 +623,8 @@ sb_apply_let_go(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         goto done;
     }
 
-    rc = sb_unassign(cx, conv, agent);
-    if (rc == 0) {
-        rc = sb_agent_save(cx, agent);
-    }
-    if (rc == 0) {
-        sb_agent_owner(cmd->actor, owner, sizeof(owner));
-        rc = sb_log_append(cx, owner,
-                 json_pack("{s:s,s:s,s:s}", "type", "conversation.unassigned",
-                           "conversation", cmd->target, "reason",
-                           cmd->type == SB_CMD_SNOOZE ? "snoozed"
-                                                      : "released"));
-    }
+    rc = sb_hand_back(cx, conv, agent, cmd->type == SB_CMD_SNOOZE
+                                       ? "snoozed" : "released");
 
     if (rc == 0 && cmd->type == SB_CMD_SNOOZE) {
         sb_format_time(cmd->until, when, sizeof(when));

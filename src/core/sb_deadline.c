@@ -85,7 +85,7 @@ sb_reply_overdue(sb_ctx_t *cx, json_t *conv)
     const sb_config_t  *cfg = cx->st->cfg;
     json_t             *best = NULL, *from = NULL;
     const char         *reason, *held = sb_get_str(conv, "agent");
-    char                agent_id[SB_ID_MAX + 1], owner[SB_ID_MAX + 8];
+    char                agent_id[SB_ID_MAX + 1];
     char                text[512], delay_s[32];
     int64_t             delay;
     int                 rc, k = sb_conv_class(cx, conv), first;
@@ -110,17 +110,7 @@ sb_reply_overdue(sb_ctx_t *cx, json_t *conv)
 
     rc = sb_agent_load(cx, agent_id, &from);
     if (rc == 0) {
-        rc = sb_unassign(cx, conv, from);
-    }
-    if (rc == 0) {
-        rc = sb_agent_save(cx, from);
-    }
-    if (rc == 0) {
-        sb_agent_owner(agent_id, owner, sizeof(owner));
-        rc = sb_log_append(cx, owner,
-                 json_pack("{s:s,s:s,s:s}", "type", "conversation.unassigned",
-                           "conversation", sb_get_str(conv, "id"),
-                           "reason", reason));
+        rc = sb_hand_back(cx, conv, from, reason);
     }
     if (rc == 0) {
         sb_format_duration(delay, delay_s, sizeof(delay_s));

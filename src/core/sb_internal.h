@@ -88,6 +88,8 @@ int sb_drain_avoiding(sb_ctx_t *cx, const char *agent_id, int k,
     const char *avoid);
 int sb_drain_all(sb_ctx_t *cx, const char *agent_id);
 int sb_unassign(sb_ctx_t *cx, json_t *conv, json_t *agent);
+int sb_hand_back(sb_ctx_t *cx, json_t *conv, json_t *agent,
+    const char *reason);
 int sb_requeue(sb_ctx_t *cx, json_t *conv);
 int sb_end(sb_ctx_t *cx, json_t *conv, const char *by, const char *text,
     const char *reason);

@@ -396,6 +396,22 @@ sb_unassign(sb_ctx_t *cx, json_t *conv, json_t *agent)
 }
 
 
+/* The holder lets go: slot and reply clock freed, its poll told why. */
+int
+sb_hand_back(sb_ctx_t *cx, json_t *conv, json_t *agent, const char *reason)
+{
+    char  owner[SB_ID_MAX + 8];
+
+    SB_TRY(sb_unassign(cx, conv, agent));
+    SB_TRY(sb_agent_save(cx, agent));
+    sb_agent_owner(sb_get_str(agent, "id"), owner, sizeof(owner));
+    return sb_log_append(cx, owner,
+               json_pack("{s:s,s:s,s:s}", "type", "conversation.unassigned",
+                         "conversation", sb_get_str(conv, "id"),
+                         "reason", reason));
+}
+
+
 /* Takes a conversation from its agent and routes it again (agent removed). */
 int
 sb_requeue(sb_ctx_t *cx, json_t *conv)

@@ -175,8 +175,8 @@ sub wait_workers {
 
 sub stop {
     my ($self) = @_;
-    return unless $self->{running};
     my $pid = $self->master_pid;
+    return unless $self->{running} || ($pid && kill 0, $pid);
     kill 'QUIT', $pid if $pid;
     for (1 .. 400) {
         last unless $pid && kill 0, $pid;
@@ -214,9 +214,11 @@ sub check_log {
       or diag(join "\n", @bad[0 .. ($#bad > 9 ? 9 : $#bad)]);
 }
 
+# A master left by a test that died still goes (its pid file tells).
 sub DESTROY {
     my ($self) = @_;
-    $self->stop if $self->{running};
+    local ($?, $@);
+    $self->stop;
 }
 
 # --- tokens -------------------------------------------------------------
