@@ -9,6 +9,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 #include <ngx_thread_pool.h>
+#include <openssl/crypto.h>
 
 #include "sb_core.h"
 
@@ -17,6 +18,7 @@
 #define NGX_HTTP_SWITCHBOARD_AGENT    1
 #define NGX_HTTP_SWITCHBOARD_VISITOR  2
 #define NGX_HTTP_SWITCHBOARD_ADMIN    3
+#define NGX_HTTP_SWITCHBOARD_WEBHOOK  4
 
 
 typedef struct {
@@ -43,6 +45,9 @@ typedef struct {
     ngx_str_t                  group;
     ngx_http_complex_value_t  *tenant;
     off_t                      max_body;
+    ngx_uint_t                 channel;          /* webhook locations */
+    ngx_str_t                  webhook_secret;
+    ngx_str_t                  verify_token;
 } ngx_http_switchboard_loc_conf_t;
 
 
@@ -119,6 +124,10 @@ void ngx_http_switchboard_poll_wake_all(void);
 
 /* api.c */
 ngx_int_t ngx_http_switchboard_handler(ngx_http_request_t *r);
+
+/* webhook.c */
+ngx_int_t ngx_http_switchboard_webhook_handler(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx);
 
 
 #endif /* _NGX_HTTP_SWITCHBOARD_H_INCLUDED_ */

@@ -726,6 +726,11 @@ ngx_http_switchboard_handler(ngx_http_request_t *r)
     ctx->request = r;
     ngx_http_set_ctx(r, ctx, ngx_http_switchboard_module);
 
+    /* providers sign their bodies; they carry no bearer token */
+    if (lcf->kind == NGX_HTTP_SWITCHBOARD_WEBHOOK) {
+        return ngx_http_switchboard_webhook_handler(r, ctx);
+    }
+
     if (ngx_http_switchboard_authenticate(r, ctx, roles[lcf->kind], &err)
         != NGX_OK)
     {

@@ -23,6 +23,8 @@ static char *ngx_http_switchboard_auto_close(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_capabilities(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_int_t ngx_http_switchboard_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_switchboard_init_process(ngx_cycle_t *cycle);
 static void ngx_http_switchboard_exit_process(ngx_cycle_t *cycle);
@@ -150,6 +152,27 @@ static ngx_command_t  ngx_http_switchboard_commands[] = {
       ngx_http_switchboard_api,
       NGX_HTTP_LOC_CONF_OFFSET,
       NGX_HTTP_SWITCHBOARD_VISITOR,
+      NULL },
+
+    { ngx_string("switchboard_webhook"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_switchboard_webhook,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_webhook_secret"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_loc_conf_t, webhook_secret),
+      NULL },
+
+    { ngx_string("switchboard_verify_token"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_loc_conf_t, verify_token),
       NULL },
 
     { ngx_string("switchboard_admin_api"),
@@ -340,6 +363,8 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_core_loc_conf_t          *clcf;
 
     ngx_conf_merge_str_value(conf->group, prev->group, "default");
+    ngx_conf_merge_str_value(conf->webhook_secret, prev->webhook_secret, "");
+    ngx_conf_merge_str_value(conf->verify_token, prev->verify_token, "");
     ngx_conf_merge_ptr_value(conf->tenant, prev->tenant, NULL);
 
     if (!sb_valid_id((char *) conf->group.data, conf->group.len, 0)) {
@@ -353,7 +378,16 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_switchboard_module);
-    if (mcf->store_path.len == 0 || mcf->jwt_secret.len == 0) {
+    if (conf->kind == NGX_HTTP_SWITCHBOARD_WEBHOOK) {
+        if (mcf->store_path.len == 0 || conf->webhook_secret.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "a switchboard_webhook location needs "
+                               "\"switchboard_store\" and its "
+                               "\"switchboard_webhook_secret\"");
+            return NGX_CONF_ERROR;
+        }
+
+    } else if (mcf->store_path.len == 0 || mcf->jwt_secret.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "switchboard API locations need "
                            "\"switchboard_store\" and "
@@ -388,6 +422,38 @@ ngx_http_switchboard_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_switchboard_handler;
 
+    return NGX_CONF_OK;
+}
+
+
+/* switchboard_webhook CHANNEL: this build terminates Meta's messaging
+ * webhooks (WhatsApp, Messenger, Instagram). */
+static char *
+ngx_http_switchboard_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_switchboard_loc_conf_t  *lcf = conf;
+    ngx_http_core_loc_conf_t         *clcf;
+    ngx_str_t                        *value = cf->args->elts;
+    ngx_int_t                         ch;
+
+    if (lcf->kind != NGX_HTTP_SWITCHBOARD_NONE) {
+        return "is duplicate";
+    }
+    ch = sb_channel_parse((char *) value[1].data, value[1].len);
+    if (ch != SB_CH_WHATSAPP && ch != SB_CH_MESSENGER
+        && ch != SB_CH_INSTAGRAM)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_webhook takes whatsapp, messenger "
+                           "or instagram in this build, not \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    lcf->kind = NGX_HTTP_SWITCHBOARD_WEBHOOK;
+    lcf->channel = (ngx_uint_t) ch;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_switchboard_handler;
     return NGX_CONF_OK;
 }
 

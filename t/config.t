@@ -59,6 +59,19 @@ for my $store ('switchboard_store PREFIX/s size=1k;',
     like($out, qr{nginx\.conf:\d+}, '... with file and line');
 }
 
+for my $case (
+    [ 'location = /w { switchboard_webhook fax; }',
+      qr/switchboard_webhook takes whatsapp, messenger or instagram/ ],
+    [ 'location = /w { switchboard_webhook whatsapp; }',
+      qr/needs "switchboard_store" and its "switchboard_webhook_secret"/ ],
+) {
+    my $t = SbTest->new(server => $case->[0]);
+    my ($code, $out) = $t->test_conf;
+    isnt($code, 0, "nginx -t refuses: $case->[0]");
+    like($out, $case->[1], '... and says why');
+    like($out, qr{nginx\.conf:\d+}, '... with file and line');
+}
+
 {
     my $t = SbTest->new(store => '');
     my ($code, $out) = $t->test_conf;

@@ -318,13 +318,13 @@ sb_conv_create(sb_ctx_t *cx, sb_cmd_t *cmd, int klass, json_t **out)
 
 
 /* R1: appended to the visitor's open conversation, or a new one routed. */
-static int
+int
 sb_apply_visitor_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
 {
     const char  *channel = sb_channel_name(cmd->channel);
     sb_key_t     ik, ok;
     MDB_val      key, val;
-    json_t      *conv = NULL, *msg = NULL;
+    json_t      *conv = NULL, *msg = NULL, *extra;
     const char  *state;
     char         owner[2 * SB_ID_MAX + 8];
     int          rc, klass, created = 0, was_waiting;
@@ -370,8 +370,14 @@ sb_apply_visitor_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         return rc;
     }
 
-    rc = sb_thread_append(cx, conv, "visitor", cmd->actor, cmd->text, NULL,
-                          &msg);
+    /* a provider's media reference travels with the message (R20) */
+    extra = cmd->body ? json_object_get(cmd->body, "media") : NULL;
+    if (extra) {
+        extra = json_pack("{s:O}", "media", extra);
+    }
+    rc = sb_thread_append_ex(cx, conv, "visitor", cmd->actor, cmd->text, NULL,
+                             extra, &msg);
+    json_decref(extra);
     if (rc) {
         goto done;
     }
@@ -749,6 +755,8 @@ sb_apply_one(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         return sb_apply_tags(cx, cmd, res);
     case SB_CMD_BLOCK:
         return sb_apply_block(cx, cmd, res);
+    case SB_CMD_WEBHOOK:
+        return sb_apply_webhook(cx, cmd, res);
     case SB_CMD_AVAILABILITY:
         return sb_apply_availability(cx, cmd, res);
     case SB_CMD_SEEN:

@@ -92,6 +92,7 @@ typedef enum {
     SB_CMD_TRANSFER,
     SB_CMD_TAGS,
     SB_CMD_BLOCK,
+    SB_CMD_WEBHOOK,
     SB_CMD_AVAILABILITY,
     SB_CMD_SEEN,
     SB_CMD_PUT_AGENT,
@@ -153,6 +154,13 @@ typedef struct {
 
 int sb_jwt_verify(const char *token, size_t len, const unsigned char *key,
     size_t keylen, int64_t now_s, sb_claims_t *claims, const char **why);
+
+/* third-party webhooks */
+int sb_meta_signature_ok(const char *header, size_t hlen,
+    const unsigned char *key, size_t keylen, const unsigned char *body,
+    size_t len);
+json_t *sb_webhook_parse(int channel, const char *body, size_t len,
+    int *ignored, sb_result_t *err);
 
 /* store */
 int sb_store_open(sb_store_t *st, const char *path, size_t mapsize,

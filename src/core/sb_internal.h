@@ -114,6 +114,10 @@ int sb_held_conversation(sb_ctx_t *cx, sb_cmd_t *cmd, json_t **out,
 int sb_load_actor(sb_ctx_t *cx, sb_cmd_t *cmd, json_t **agent,
     sb_result_t *res);
 
+/* webhooks (R20, R21) */
+int sb_apply_visitor_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);
+int sb_apply_webhook(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);
+
 /* admin commands */
 int sb_admin_apply(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);
 int sb_admin_validate(sb_cmd_t *cmd, const sb_config_t *cfg, sb_result_t *err);

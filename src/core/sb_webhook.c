@@ -1,0 +1,267 @@
+/* Third-party webhooks (R20, R21): providers' payloads turned into the
+ * visitor messages they carry. Signatures are checked by the caller on
+ * the raw bytes before anything here parses them. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "sb_internal.h"
+
+
+/* X-Hub-Signature-256: "sha256=" + lowercase hex HMAC-SHA256(secret, body),
+ * compared in constant time. 0: good, -1: wrong or malformed. */
+int
+sb_meta_signature_ok(const char *header, size_t hlen, const unsigned char *key,
+    size_t keylen, const unsigned char *body, size_t len)
+{
+    static const char  hex[] = "0123456789abcdef";
+    unsigned char      mac[EVP_MAX_MD_SIZE];
+    unsigned int       maclen = 0, i;
+    char               want[64];
+
+    if (hlen != 71 || memcmp(header, "sha256=", 7) != 0) {
+        return -1;
+    }
+    if (HMAC(EVP_sha256(), key, (int) keylen, body, len, mac, &maclen)
+        == NULL || maclen != 32)
+    {
+        return -1;
+    }
+    for (i = 0; i < 32; i++) {
+        want[2 * i] = hex[mac[i] >> 4];
+        want[2 * i + 1] = hex[mac[i] & 0xf];
+    }
+    return CRYPTO_memcmp(want, header + 7, 64) == 0 ? 0 : -1;
+}
+
+
+static void
+sb_inbound_add(json_t *list, const char *account, const char *sender,
+    const char *id, const char *text, json_t *media)
+{
+    char     visitor[2 * SB_ID_MAX + 2];
+    json_t  *m;
+
+    /* one conversation per (account, visitor): both in the visitor id */
+    snprintf(visitor, sizeof(visitor), "%s:%s", account, sender);
+    m = json_pack("{s:s,s:s,s:s,s:s}", "visitor", visitor, "account", account,
+                  "id", id, "text", text ? text : "");
+    if (media) {
+        json_object_set(m, "media", media);
+    }
+    json_array_append_new(list, m);
+}
+
+
+static int
+sb_str_ok(json_t *v)
+{
+    return json_is_string(v) && json_string_length(v) > 0;
+}
+
+
+/* WhatsApp Cloud API: entry[].changes[].value.messages[] (statuses are
+ * receipts of our own sends, not visitor messages). */
+static void
+sb_parse_whatsapp(json_t *root, json_t *list, int *ignored)
+{
+    json_t      *entry, *change, *value, *msg, *from, *media;
+    const char  *account, *type;
+    size_t       i, j, k;
+
+    json_array_foreach(json_object_get(root, "entry"), i, entry) {
+        json_array_foreach(json_object_get(entry, "changes"), j, change) {
+            value = json_object_get(change, "value");
+            account = sb_get_str(json_object_get(value, "metadata"),
+                                 "phone_number_id");
+            *ignored += (int) json_array_size(json_object_get(value,
+                                                              "statuses"));
+            json_array_foreach(json_object_get(value, "messages"), k, msg) {
+                from = json_object_get(msg, "from");
+                if (!sb_str_ok(from)) {
+                    from = json_object_get(msg, "from_user_id");
+                }
+                type = sb_get_str(msg, "type");
+                if (account == NULL || !sb_str_ok(from)
+                    || !sb_str_ok(json_object_get(msg, "id")) || type == NULL)
+                {
+                    (*ignored)++;
+                    continue;
+                }
+                if (strcmp(type, "text") == 0) {
+                    sb_inbound_add(list, account, json_string_value(from),
+                                   sb_get_str(msg, "id"),
+                                   sb_get_str(json_object_get(msg, "text"),
+                                              "body"), NULL);
+                    continue;
+                }
+                media = json_object_get(msg, type);
+                if (json_is_object(media)) {
+                    media = json_pack("{s:s,s:O}", "type", type, "ref", media);
+                    sb_inbound_add(list, account, json_string_value(from),
+                                   sb_get_str(msg, "id"),
+                                   sb_get_str(json_object_get(msg, type),
+                                              "caption"), media);
+                    json_decref(media);
+                    continue;
+                }
+                (*ignored)++;
+            }
+        }
+    }
+}
+
+
+/* Messenger and Instagram: entry[].messaging[]; echoes of our own sends,
+ * deliveries and reads are not visitor messages. */
+static void
+sb_parse_messaging(json_t *root, json_t *list, int *ignored)
+{
+    json_t      *entry, *ev, *msg, *att;
+    const char  *page, *sender;
+    size_t       i, j;
+
+    json_array_foreach(json_object_get(root, "entry"), i, entry) {
+        page = sb_get_str(entry, "id");
+        json_array_foreach(json_object_get(entry, "messaging"), j, ev) {
+            msg = json_object_get(ev, "message");
+            sender = sb_get_str(json_object_get(ev, "sender"), "id");
+            if (!json_is_object(msg)
+                || json_is_true(json_object_get(msg, "is_echo"))
+                || page == NULL || sender == NULL
+                || strcmp(sender, page) == 0
+                || !sb_str_ok(json_object_get(msg, "mid")))
+            {
+                (*ignored)++;
+                continue;
+            }
+            att = json_object_get(msg, "attachments");
+            if (json_array_size(att)) {
+                att = json_pack("{s:s,s:O}", "type", "attachments", "ref",
+                                att);
+            } else {
+                att = NULL;
+            }
+            if (att == NULL && !sb_str_ok(json_object_get(msg, "text"))) {
+                (*ignored)++;
+                continue;
+            }
+            sb_inbound_add(list, page, sender, sb_get_str(msg, "mid"),
+                           sb_get_str(msg, "text"), att);
+            json_decref(att);
+        }
+    }
+}
+
+
+/*
+ * The visitor messages in a Meta webhook body, as a JSON array of
+ * {visitor, account, id, text, media?}. Returns NULL with err set when
+ * the body is not a payload of this channel.
+ */
+json_t *
+sb_webhook_parse(int channel, const char *body, size_t len, int *ignored,
+    sb_result_t *err)
+{
+    json_t        *root, *list;
+    json_error_t   jerr;
+    const char    *object;
+    const char    *want = channel == SB_CH_WHATSAPP
+                          ? "whatsapp_business_account"
+                          : channel == SB_CH_INSTAGRAM ? "instagram" : "page";
+
+    *ignored = 0;
+    root = json_loadb(body, len, 0, &jerr);
+    if (root == NULL || !json_is_object(root)) {
+        json_decref(root);
+        sb_result_error(err, 400, "malformed_json", "the body is not a JSON "
+                        "object: %s", jerr.text);
+        return NULL;
+    }
+    object = sb_get_str(root, "object");
+    if (object == NULL || strcmp(object, want) != 0
+        || !json_is_array(json_object_get(root, "entry")))
+    {
+        json_decref(root);
+        sb_result_error(err, 400, "unexpected_payload",
+                        "expected object \"%s\" with entries", want);
+        return NULL;
+    }
+
+    list = json_array();
+    if (channel == SB_CH_WHATSAPP) {
+        sb_parse_whatsapp(root, list, ignored);
+    } else {
+        sb_parse_messaging(root, list, ignored);
+    }
+    json_decref(root);
+    return list;
+}
+
+
+/* The longest prefix of s within max bytes that ends on a character. */
+static size_t
+sb_utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max) {
+        return len;
+    }
+    while (max > 0 && ((unsigned char) s[max] & 0xc0) == 0x80) {
+        max--;
+    }
+    return max;
+}
+
+
+/*
+ * Every message of one webhook delivery, in one command: each is stored
+ * like a visitor message (R1) with the provider's message id as its
+ * idempotency key (R21), so a retried delivery stores nothing twice.
+ */
+int
+sb_apply_webhook(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
+{
+    json_t       *m;
+    sb_cmd_t      one;
+    sb_result_t   r;
+    size_t        i, len;
+    int           rc, stored = 0, seen = 0, dropped = 0;
+    const char   *text;
+
+    json_array_foreach(json_object_get(cmd->body, "messages"), i, m) {
+        memset(&one, 0, sizeof(one));
+        one.type = SB_CMD_VISITOR_MESSAGE;
+        one.now = cmd->now;
+        one.channel = cmd->channel;
+        memcpy(one.tenant, cmd->tenant, sizeof(one.tenant));
+        memcpy(one.group, cmd->group, sizeof(one.group));
+        snprintf(one.actor, sizeof(one.actor), "%s", sb_get_str(m, "visitor"));
+        snprintf(one.idem, sizeof(one.idem), "p:%s", sb_get_str(m, "id"));
+        text = sb_get_str(m, "text");
+        len = sb_utf8_cut(text, strlen(text), cx->st->cfg->text_max);
+        one.text = strndup(text, len);
+        one.body = m;
+
+        r.status = 0;
+        r.body = NULL;
+        rc = one.text ? sb_apply_visitor_message(cx, &one, &r) : ENOMEM;
+        free(one.text);
+        sb_result_free(&r);
+        if (rc) {
+            return rc;
+        }
+        stored += r.status == 201;
+        seen += r.status == 200;
+        dropped += r.status == 202;
+    }
+
+    sb_result_set(res, 200,
+                  json_pack("{s:i,s:i,s:i,s:I}", "stored", stored,
+                            "duplicates", seen, "blocked", dropped,
+                            "ignored", sb_get_int(cmd->body, "ignored")));
+    return 0;
+}

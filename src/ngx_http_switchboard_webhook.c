@@ -1,0 +1,215 @@
+/* Provider webhooks (R20, R21): Meta's verification handshake, the
+ * signature over the raw body before any parsing, and the payload's
+ * messages stored in one command; 200 only after the commit. */
+
+#include "ngx_http_switchboard.h"
+
+
+static void ngx_http_switchboard_webhook_body(ngx_http_request_t *r);
+
+
+/* GET ?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C → C */
+static ngx_int_t
+ngx_http_switchboard_meta_handshake(ngx_http_request_t *r,
+    ngx_http_switchboard_loc_conf_t *lcf)
+{
+    ngx_str_t     mode, token, challenge;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+    u_char       *dst, *src, *p;
+    ngx_int_t     rc;
+
+    if (ngx_http_arg(r, (u_char *) "hub.mode", 8, &mode) != NGX_OK
+        || ngx_http_arg(r, (u_char *) "hub.verify_token", 16, &token)
+           != NGX_OK
+        || ngx_http_arg(r, (u_char *) "hub.challenge", 13, &challenge)
+           != NGX_OK
+        || mode.len != 9 || ngx_strncmp(mode.data, "subscribe", 9) != 0)
+    {
+        return ngx_http_switchboard_error(r, 403, "bad_handshake",
+                                          "expected hub.mode=subscribe with "
+                                          "hub.verify_token and "
+                                          "hub.challenge");
+    }
+
+    p = ngx_pnalloc(r->pool, token.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    dst = p;
+    src = token.data;
+    ngx_unescape_uri(&dst, &src, token.len, 0);
+    if (lcf->verify_token.len == 0 || (size_t) (dst - p) != lcf->verify_token.len
+        || CRYPTO_memcmp(p, lcf->verify_token.data, lcf->verify_token.len)
+           != 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "switchboard: webhook handshake with a wrong token");
+        return ngx_http_switchboard_error(r, 403, "bad_verify_token",
+                                          "the verify token does not match");
+    }
+
+    /* the challenge goes back as the raw body, text/plain */
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = challenge.len;
+    ngx_str_set(&r->headers_out.content_type, "text/plain");
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+    b = ngx_create_temp_buf(r->pool, challenge.len);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    b->last = ngx_cpymem(b->pos, challenge.data, challenge.len);
+    b->last_buf = 1;
+    out.buf = b;
+    out.next = NULL;
+    return ngx_http_output_filter(r, &out);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_webhook_handler(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx)
+{
+    ngx_http_switchboard_loc_conf_t  *lcf;
+    ngx_str_t                         tenant;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
+
+    if (lcf->tenant == NULL) {
+        ngx_str_set(&tenant, "default");
+    } else if (ngx_http_complex_value(r, lcf->tenant, &tenant) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!sb_valid_id((char *) tenant.data, tenant.len, 0)) {
+        return ngx_http_switchboard_error(r, 400, "bad_tenant",
+                                          "the tenant is not a valid id");
+    }
+    ngx_memcpy(ctx->tenant, tenant.data, tenant.len);
+    ctx->tenant[tenant.len] = '\0';
+    ctx->channel = (int) lcf->channel;
+
+    if (r->method == NGX_HTTP_GET) {
+        return ngx_http_switchboard_meta_handshake(r, lcf);
+    }
+    if (r->method != NGX_HTTP_POST) {
+        return ngx_http_switchboard_error(r, 405, "method_not_allowed",
+                                          "GET (handshake) or POST");
+    }
+    return ngx_http_switchboard_read_body(r,
+                                          ngx_http_switchboard_webhook_body);
+}
+
+
+static ngx_str_t *
+ngx_http_switchboard_header(ngx_http_request_t *r, const char *name)
+{
+    ngx_list_part_t  *part = &r->headers_in.headers.part;
+    ngx_table_elt_t  *h = part->elts;
+    ngx_uint_t        i;
+    size_t            len = ngx_strlen(name);
+
+    for (i = 0; ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i].value;
+        }
+    }
+}
+
+
+static void
+ngx_http_switchboard_webhook_body(ngx_http_request_t *r)
+{
+    ngx_http_switchboard_loc_conf_t  *lcf;
+    ngx_http_switchboard_ctx_t       *ctx;
+    ngx_str_t                         body, *sig;
+    sb_result_t                       res = { 0, NULL };
+    sb_cmd_t                          cmd;
+    json_t                           *list;
+    int                               ignored;
+    ngx_int_t                         rc;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_switchboard_module);
+
+    rc = ngx_http_switchboard_body(r, &body);
+    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        ngx_http_finalize_request(r,
+            ngx_http_switchboard_error(r, 413, "body_too_large",
+                                       "the body is over the limit"));
+        return;
+    }
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* R20: the raw bytes, before any parser runs */
+    sig = ngx_http_switchboard_header(r, "X-Hub-Signature-256");
+    if (sig == NULL) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "switchboard: webhook without a signature");
+        ngx_http_finalize_request(r,
+            ngx_http_switchboard_error(r, 401, "missing_signature",
+                                       "X-Hub-Signature-256 is required"));
+        return;
+    }
+    if (sb_meta_signature_ok((char *) sig->data, sig->len,
+                             lcf->webhook_secret.data,
+                             lcf->webhook_secret.len, body.data, body.len)
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "switchboard: webhook with a wrong signature");
+        ngx_http_finalize_request(r,
+            ngx_http_switchboard_error(r, 403, "bad_signature",
+                                       "the signature does not match the "
+                                       "body"));
+        return;
+    }
+
+    list = sb_webhook_parse(ctx->channel, (char *) body.data, body.len,
+                            &ignored, &res);
+    if (list == NULL) {
+        ngx_http_finalize_request(r, ngx_http_switchboard_result(r, &res));
+        sb_result_free(&res);
+        return;
+    }
+    if (json_array_size(list) == 0) {
+        /* receipts, echoes, statuses: nothing to store */
+        json_decref(list);
+        sb_result_set(&res, 200, json_pack("{s:i,s:i,s:i,s:i}", "stored", 0,
+                                           "duplicates", 0, "blocked", 0,
+                                           "ignored", ignored));
+        ngx_http_finalize_request(r, ngx_http_switchboard_result(r, &res));
+        sb_result_free(&res);
+        return;
+    }
+
+    ngx_memzero(&cmd, sizeof(sb_cmd_t));
+    cmd.type = SB_CMD_WEBHOOK;
+    cmd.now = sb_now_ms();
+    cmd.channel = ctx->channel;
+    ngx_memcpy(cmd.tenant, ctx->tenant, sizeof(cmd.tenant));
+    ngx_memcpy(cmd.group, lcf->group.data, lcf->group.len);
+    cmd.body = json_pack("{s:o,s:i}", "messages", list, "ignored", ignored);
+
+    if (ngx_http_switchboard_submit(r, &cmd) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}

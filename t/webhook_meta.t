@@ -1,0 +1,186 @@
+# Meta webhooks (R1, R20, R21, R26): WhatsApp, Messenger and Instagram as
+# Meta sends them: the verification handshake, X-Hub-Signature-256 over
+# the raw body, batches, receipts and echoes that create nothing, media
+# references, and deliveries retried (or raced) that are stored once.
+use strict;
+use warnings;
+use utf8;
+use lib 't/lib';
+use Test::More;
+use Digest::SHA qw(hmac_sha256_hex);
+use SbTest;
+
+my $secret = 'meta-app-secret-0123456789';
+my $t = SbTest->new(server => join "\n        ", map {
+    "location = /webhooks/$_ { switchboard_webhook $_; "
+    . "switchboard_webhook_secret $secret; switchboard_verify_token vt-42; "
+    . "client_max_body_size 64k; }"
+} qw(whatsapp messenger instagram))->start;
+$t->{track} = 1;
+
+$t->add_agent('ann', capacity => { messaging => 10 });
+$t->available('ann');
+my $cursor = 0;
+
+sub sign { 'sha256=' . hmac_sha256_hex($_[0], $secret) }
+sub hook {
+    my ($ch, $body, %o) = @_;
+    my %h = exists $o{sig} ? (defined $o{sig}
+                                ? ('X-Hub-Signature-256' => $o{sig}) : ())
+                           : ('X-Hub-Signature-256' => sign($body));
+    return $t->request('POST', "/webhooks/$ch", body => $body,
+                       headers => \%h);
+}
+sub refused {
+    my ($res, $status, $code, $label) = @_;
+    is($res->{status}, $status, "$label: $status");
+    is($res->{json}{error}{code}, $code, "$label: $code");
+    is($t->dump_store, $t->{before}, "$label: nothing stored");
+}
+sub wa_payload {
+    my (@msgs) = @_;
+    return $SbTest::JSON->encode({
+        object => 'whatsapp_business_account',
+        entry => [ { id => 'WABA1', changes => [ { field => 'messages',
+            value => { messaging_product => 'whatsapp',
+                       metadata => { display_phone_number => '15550001',
+                                     phone_number_id => '1055' },
+                       contacts => [ { profile => { name => 'Zoé' },
+                                       wa_id => '33611' } ],
+                       messages => \@msgs } } ] } ] });
+}
+sub wa_text {
+    my ($from, $id, $text) = @_;
+    return { from => $from, id => $id, timestamp => '1763780000',
+             type => 'text', text => { body => $text } };
+}
+
+# --- handshake ----------------------------------------------------------------
+my $r = $t->get('/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=vt-42'
+                . '&hub.challenge=1158201444', undef);
+is($r->{status}, 200, 'R20: handshake answers 200');
+is($r->{body}, '1158201444', 'R20: with the challenge as the raw body');
+like($r->{headers}{'content-type'}, qr{^text/plain}, 'as text/plain');
+is($t->get('/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=nope'
+           . '&hub.challenge=1', undef)->{status}, 403,
+   'R20: a wrong verify token is 403');
+is($t->get('/webhooks/messenger?hub.challenge=1', undef)->{status}, 403,
+   'R20: a handshake without mode and token is 403');
+
+# --- WhatsApp: one message reaches the agent ------------------------------------
+my $body = wa_payload(wa_text('33611', 'wamid.A1', 'Bonjour 👋'));
+$r = hook('whatsapp', $body);
+is($r->{status}, 200, 'R20: a signed delivery is acknowledged');
+is($r->{json}{stored}, 1, 'one message stored');
+my $ev = $t->events('ann', $cursor, 2);
+$cursor = $ev->{cursor};
+my ($as) = grep { $_->{type} eq 'conversation.assigned' } @{ $ev->{events} };
+is($as->{channel}, 'whatsapp', 'R1: a whatsapp conversation reaches the poll');
+is($as->{visitor}, '1055:33611', 'keyed by (account, visitor)');
+my $conv = $as->{conversation};
+is($t->conv($conv)->{thread}[0]{text}, 'Bonjour 👋', 'the text, byte for byte');
+is($t->conv($conv)->{class}, 'messaging', 'in the messaging slot class');
+
+# --- R21: redelivered, and raced from two connections --------------------------
+$r = hook('whatsapp', $body);
+is($r->{json}{duplicates}, 1, 'R21: a redelivery is acknowledged');
+is($r->{json}{stored}, 0, 'R21: and not stored again');
+my $race = wa_payload(wa_text('33611', 'wamid.RACE', 'twice?'));
+my @socks = map { $t->send_request('POST', '/webhooks/whatsapp', body => $race,
+                      headers => { 'X-Hub-Signature-256' => sign($race) }) }
+            1 .. 2;
+my @res = map { $t->read_response($_, 5) } @socks;
+is(scalar(grep { $_->{status} == 200 } @res), 2, 'both racers get 200');
+is((grep { $_->{text} eq 'twice?' } @{ $t->conv($conv)->{thread} }), 1,
+   'R21: the raced delivery is stored once');
+
+# --- batches: every entry, change and message ----------------------------------
+my $batch = $SbTest::JSON->encode({
+    object => 'whatsapp_business_account',
+    entry => [ map { my $e = $_; { id => "WABA$e", changes => [ { field => 'messages',
+        value => { metadata => { phone_number_id => '1055' },
+                   messages => [ wa_text("4470$e", "wamid.B$e.1", "hi $e"),
+                                 wa_text("4470$e", "wamid.B$e.2", "again $e") ],
+                 } } ] } } 1 .. 2 ] });
+$r = hook('whatsapp', $batch);
+is($r->{json}{stored}, 4, 'a batch of 2 entries x 2 messages: 4 stored');
+is(scalar(grep { $_->{visitor} =~ /^1055:4470/ }
+          @{ $t->get('/admin/conversations', $t->admin)->{json}
+             {conversations} }), 2, 'two visitors, two conversations');
+
+# --- media-only ------------------------------------------------------------------
+$r = hook('whatsapp', wa_payload({ from => '33611', id => 'wamid.IMG',
+    type => 'image', image => { id => 'MEDIA77', mime_type => 'image/jpeg',
+                                caption => 'the box' } }));
+is($r->{json}{stored}, 1, 'a media message is stored');
+my ($img) = grep { $_->{media} } @{ $t->conv($conv)->{thread} };
+is($img->{media}{type}, 'image', 'with its type');
+is($img->{media}{ref}{id}, 'MEDIA77', 'and the provider reference (no download)');
+is($img->{text}, 'the box', 'the caption as text');
+
+# --- statuses: nothing created ----------------------------------------------------
+my $status = $SbTest::JSON->encode({ object => 'whatsapp_business_account',
+    entry => [ { id => 'WABA1', changes => [ { field => 'messages',
+        value => { metadata => { phone_number_id => '1055' },
+                   statuses => [ { id => 'wamid.OUT1', status => 'read',
+                                   timestamp => '1763780001',
+                                   recipient_id => '33611' } ] } } ] } ] });
+$r = hook('whatsapp', $status);
+is($r->{status}, 200, 'R20: a status notification is acknowledged');
+is($r->{json}{ignored}, 1, 'and recognised');
+is($t->dump_store, $t->{before}, 'R20: it creates nothing');
+
+# --- Messenger and Instagram ------------------------------------------------------
+sub messaging {
+    my ($object, @ev) = @_;
+    return $SbTest::JSON->encode({ object => $object, entry => [
+        { id => 'PAGE9', time => 1763780000000, messaging => \@ev } ] });
+}
+$r = hook('messenger', messaging('page',
+    { sender => { id => 'PSID5' }, recipient => { id => 'PAGE9' },
+      timestamp => 1763780000000, message => { mid => 'm_1', text => 'hey' } },
+    { sender => { id => 'PAGE9' }, recipient => { id => 'PSID5' },
+      message => { mid => 'm_2', text => 'our reply', is_echo => JSON::PP::true } },
+    { sender => { id => 'PSID5' }, recipient => { id => 'PAGE9' },
+      delivery => { mids => ['m_2'], watermark => 1763780000001 } }));
+is($r->{json}{stored}, 1, 'Messenger: the visitor message is stored');
+is($r->{json}{ignored}, 2, 'Messenger: the echo and the delivery are not');
+$r = hook('messenger', messaging('page',
+    { sender => { id => 'PAGE9' }, recipient => { id => 'PSID5' },
+      message => { mid => 'm_3', text => 'echo', is_echo => JSON::PP::true } }));
+is($r->{json}{stored}, 0, 'Messenger: an echo alone creates nothing');
+is($t->dump_store, $t->{before}, '... the store is unchanged');
+$r = hook('instagram', messaging('instagram',
+    { sender => { id => 'IGSID1' }, recipient => { id => 'PAGE9' },
+      message => { mid => 'ig_1', text => 'from instagram' } }));
+is($r->{json}{stored}, 1, 'Instagram: stored');
+refused(hook('instagram', messaging('page',
+    { sender => { id => 'X' }, message => { mid => 'x', text => 'x' } })),
+    400, 'unexpected_payload', 'Instagram endpoint with a page payload');
+
+# --- refusals: nothing stored ------------------------------------------------------
+my $good = wa_payload(wa_text('33699', 'wamid.BAD', 'should not land'));
+refused(hook('whatsapp', $good, sig => undef), 401, 'missing_signature',
+        'no signature');
+refused(hook('whatsapp', $good, sig => 'sha256=' . ('0' x 64)), 403,
+        'bad_signature', 'a wrong signature');
+refused(hook('whatsapp', $good, sig => 'sha1=abc'), 403, 'bad_signature',
+        'a legacy sha1 header alone');
+(my $spaced = $good) =~ s/,/, /g;
+refused(hook('whatsapp', $spaced, sig => sign($good)), 403, 'bad_signature',
+        'a signature over a re-serialised body');
+refused(hook('whatsapp', substr($good, 0, 40), sig => sign($good)), 403,
+        'bad_signature', 'a truncated body');
+refused(hook('whatsapp', substr($good, 0, 40)), 400, 'malformed_json',
+        'a truncated body signed as sent');
+refused(hook('whatsapp', 'hello=world'), 400, 'malformed_json', 'not JSON');
+refused(hook('whatsapp', '{"object":"page","entry":[]}'), 400,
+        'unexpected_payload', 'another product\'s payload');
+my $huge = wa_payload(wa_text('33699', 'wamid.HUGE', 'x' x 70000));
+refused(hook('whatsapp', $huge), 413, 'body_too_large', 'a huge body');
+is($t->request('PUT', '/webhooks/whatsapp', body => '{}')->{status}, 405,
+   'other methods: 405');
+
+$t->stop;
+$t->check_log;
+done_testing;
