@@ -427,7 +427,7 @@ ngx_http_switchboard_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /* switchboard_webhook CHANNEL: this build terminates Meta's messaging
- * webhooks (WhatsApp, Messenger, Instagram). */
+ * webhooks (WhatsApp, Messenger, Instagram) and X's direct messages. */
 static char *
 ngx_http_switchboard_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -441,11 +441,11 @@ ngx_http_switchboard_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
     ch = sb_channel_parse((char *) value[1].data, value[1].len);
     if (ch != SB_CH_WHATSAPP && ch != SB_CH_MESSENGER
-        && ch != SB_CH_INSTAGRAM)
+        && ch != SB_CH_INSTAGRAM && ch != SB_CH_TWITTER)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "switchboard_webhook takes whatsapp, messenger "
-                           "or instagram in this build, not \"%V\"",
+                           "switchboard_webhook takes whatsapp, messenger, "
+                           "instagram or twitter in this build, not \"%V\"",
                            &value[1]);
         return NGX_CONF_ERROR;
     }

@@ -1,6 +1,6 @@
-/* Provider webhooks (R20, R21): Meta's verification handshake, the
- * signature over the raw body before any parsing, and the payload's
- * messages stored in one command; 200 only after the commit. */
+/* Provider webhooks (R20, R21): Meta's and X's handshakes, the signature
+ * over the raw body before any parsing, and the payload's messages stored
+ * in one command; 200 only after the commit. */
 
 #include "ngx_http_switchboard.h"
 
@@ -72,6 +72,36 @@ ngx_http_switchboard_meta_handshake(ngx_http_request_t *r,
 }
 
 
+/* X's challenge-response check: GET ?crc_token=T →
+ * {"response_token":"sha256=" + base64 HMAC-SHA256(consumer secret, T)} */
+static ngx_int_t
+ngx_http_switchboard_x_crc(ngx_http_request_t *r,
+    ngx_http_switchboard_loc_conf_t *lcf)
+{
+    ngx_str_t  token;
+    u_char    *dst, *src, *p, body[128];
+    char       sig[64];
+
+    if (ngx_http_arg(r, (u_char *) "crc_token", 9, &token) != NGX_OK
+        || token.len == 0)
+    {
+        return ngx_http_switchboard_error(r, 400, "missing_crc_token",
+                                          "crc_token is required");
+    }
+    p = ngx_pnalloc(r->pool, token.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    dst = p;
+    src = token.data;
+    ngx_unescape_uri(&dst, &src, token.len, 0);
+    sb_x_sign(lcf->webhook_secret.data, lcf->webhook_secret.len, p,
+              dst - p, sig, sizeof(sig));
+    ngx_snprintf(body, sizeof(body), "{\"response_token\":\"%s\"}%Z", sig);
+    return ngx_http_switchboard_respond(r, 200, (char *) body);
+}
+
+
 ngx_int_t
 ngx_http_switchboard_webhook_handler(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx)
@@ -95,7 +125,9 @@ ngx_http_switchboard_webhook_handler(ngx_http_request_t *r,
     ctx->channel = (int) lcf->channel;
 
     if (r->method == NGX_HTTP_GET) {
-        return ngx_http_switchboard_meta_handshake(r, lcf);
+        return ctx->channel == SB_CH_TWITTER
+               ? ngx_http_switchboard_x_crc(r, lcf)
+               : ngx_http_switchboard_meta_handshake(r, lcf);
     }
     if (r->method != NGX_HTTP_POST) {
         return ngx_http_switchboard_error(r, 405, "method_not_allowed",
@@ -141,7 +173,7 @@ ngx_http_switchboard_webhook_body(ngx_http_request_t *r)
     sb_result_t                       res = { 0, NULL };
     sb_cmd_t                          cmd;
     json_t                           *list;
-    int                               ignored;
+    int                               ignored, x;
     ngx_int_t                         rc;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
@@ -160,18 +192,21 @@ ngx_http_switchboard_webhook_body(ngx_http_request_t *r)
     }
 
     /* R20: the raw bytes, before any parser runs */
-    sig = ngx_http_switchboard_header(r, "X-Hub-Signature-256");
+    x = ctx->channel == SB_CH_TWITTER;
+    sig = ngx_http_switchboard_header(r, x ? "x-twitter-webhooks-signature"
+                                           : "X-Hub-Signature-256");
     if (sig == NULL) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "switchboard: webhook without a signature");
         ngx_http_finalize_request(r,
             ngx_http_switchboard_error(r, 401, "missing_signature",
-                                       "X-Hub-Signature-256 is required"));
+                                       "the provider's signature header is "
+                                       "required"));
         return;
     }
-    if (sb_meta_signature_ok((char *) sig->data, sig->len,
-                             lcf->webhook_secret.data,
-                             lcf->webhook_secret.len, body.data, body.len)
+    if ((x ? sb_x_signature_ok : sb_meta_signature_ok)(
+            (char *) sig->data, sig->len, lcf->webhook_secret.data,
+            lcf->webhook_secret.len, body.data, body.len)
         != 0)
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,

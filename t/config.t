@@ -61,7 +61,7 @@ for my $store ('switchboard_store PREFIX/s size=1k;',
 
 for my $case (
     [ 'location = /w { switchboard_webhook fax; }',
-      qr/switchboard_webhook takes whatsapp, messenger or instagram/ ],
+      qr/switchboard_webhook takes whatsapp, messenger, instagram or twitter/ ],
     [ 'location = /w { switchboard_webhook whatsapp; }',
       qr/needs "switchboard_store" and its "switchboard_webhook_secret"/ ],
 ) {

@@ -159,6 +159,11 @@ int sb_jwt_verify(const char *token, size_t len, const unsigned char *key,
 int sb_meta_signature_ok(const char *header, size_t hlen,
     const unsigned char *key, size_t keylen, const unsigned char *body,
     size_t len);
+void sb_x_sign(const unsigned char *key, size_t keylen,
+    const unsigned char *data, size_t len, char *out, size_t outlen);
+int sb_x_signature_ok(const char *header, size_t hlen,
+    const unsigned char *key, size_t keylen, const unsigned char *body,
+    size_t len);
 json_t *sb_webhook_parse(int channel, const char *body, size_t len,
     int *ignored, sb_result_t *err);
 

@@ -39,6 +39,72 @@ sb_meta_signature_ok(const char *header, size_t hlen, const unsigned char *key,
 }
 
 
+/* X: "sha256=" + base64 HMAC-SHA256(consumer secret, data). */
+void
+sb_x_sign(const unsigned char *key, size_t keylen, const unsigned char *data,
+    size_t len, char *out, size_t outlen)
+{
+    unsigned char  mac[EVP_MAX_MD_SIZE];
+    unsigned int   maclen = 0;
+    unsigned char  b64[64];
+
+    out[0] = '\0';
+    if (HMAC(EVP_sha256(), key, (int) keylen, data, len, mac, &maclen)
+        == NULL || outlen < 52)
+    {
+        return;
+    }
+    EVP_EncodeBlock(b64, mac, (int) maclen);
+    snprintf(out, outlen, "sha256=%s", b64);
+}
+
+
+/* x-twitter-webhooks-signature over the raw body, constant time. */
+int
+sb_x_signature_ok(const char *header, size_t hlen, const unsigned char *key,
+    size_t keylen, const unsigned char *body, size_t len)
+{
+    char  want[64];
+
+    sb_x_sign(key, keylen, body, len, want, sizeof(want));
+    if (want[0] == '\0' || hlen != strlen(want)) {
+        return -1;
+    }
+    return CRYPTO_memcmp(want, header, hlen) == 0 ? 0 : -1;
+}
+
+
+/* X escapes &, < and > in DM texts; the thread keeps what was typed. */
+static char *
+sb_html_unescape(const char *s)
+{
+    static const struct { const char *ent; char c; }  ents[] = {
+        { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
+        { "&quot;", '"' }, { "&#39;", '\'' }
+    };
+    char    *out = malloc(strlen(s) + 1), *o = out;
+    size_t   i;
+
+    if (out == NULL) {
+        return NULL;
+    }
+    while (*s) {
+        for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
+            if (strncmp(s, ents[i].ent, strlen(ents[i].ent)) == 0) {
+                *o++ = ents[i].c;
+                s += strlen(ents[i].ent);
+                break;
+            }
+        }
+        if (i == sizeof(ents) / sizeof(ents[0])) {
+            *o++ = *s++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+
 static void
 sb_inbound_add(json_t *list, const char *account, const char *sender,
     const char *id, const char *text, json_t *media)
@@ -158,6 +224,44 @@ sb_parse_messaging(json_t *root, json_t *list, int *ignored)
 }
 
 
+/* X Account Activity: direct_message_events[] of type message_create;
+ * our own sends come back with the account as sender. */
+static void
+sb_parse_x(json_t *root, json_t *list, int *ignored)
+{
+    json_t      *ev, *mc;
+    const char  *account = sb_get_str(root, "for_user_id"), *sender;
+    char        *text;
+    size_t       i;
+
+    json_array_foreach(json_object_get(root, "direct_message_events"), i,
+                       ev)
+    {
+        mc = json_object_get(ev, "message_create");
+        sender = sb_get_str(mc, "sender_id");
+        if (strcmp(sb_get_str(ev, "type") ? sb_get_str(ev, "type") : "",
+                   "message_create") != 0
+            || sender == NULL || strcmp(sender, account) == 0
+            || !sb_str_ok(json_object_get(ev, "id")))
+        {
+            (*ignored)++;
+            continue;
+        }
+        text = sb_html_unescape(
+            sb_get_str(json_object_get(mc, "message_data"), "text")
+            ? sb_get_str(json_object_get(mc, "message_data"), "text") : "");
+        if (text == NULL || text[0] == '\0') {
+            free(text);
+            (*ignored)++;
+            continue;
+        }
+        sb_inbound_add(list, account, sender, sb_get_str(ev, "id"), text,
+                       NULL);
+        free(text);
+    }
+}
+
+
 /*
  * The visitor messages in a Meta webhook body, as a JSON array of
  * {visitor, account, id, text, media?}. Returns NULL with err set when
@@ -182,6 +286,20 @@ sb_webhook_parse(int channel, const char *body, size_t len, int *ignored,
                         "object: %s", jerr.text);
         return NULL;
     }
+    if (channel == SB_CH_TWITTER) {
+        if (!sb_str_ok(json_object_get(root, "for_user_id"))) {
+            json_decref(root);
+            sb_result_error(err, 400, "unexpected_payload",
+                            "expected an Account Activity event with "
+                            "for_user_id");
+            return NULL;
+        }
+        list = json_array();
+        sb_parse_x(root, list, ignored);
+        json_decref(root);
+        return list;
+    }
+
     object = sb_get_str(root, "object");
     if (object == NULL || strcmp(object, want) != 0
         || !json_is_array(json_object_get(root, "entry")))

@@ -1,0 +1,85 @@
+# X direct messages (R1, R20, R21): the CRC challenge, the base64
+# signature over the raw body, message_create events (HTML-unescaped),
+# our own sends and other events creating nothing, redeliveries stored once.
+use strict;
+use warnings;
+use utf8;
+use lib 't/lib';
+use Test::More;
+use Digest::SHA qw(hmac_sha256_base64);
+use SbTest;
+
+my $secret = 'x-consumer-secret-0123456789';
+my $t = SbTest->new(server => "location = /webhooks/twitter { "
+    . "switchboard_webhook twitter; switchboard_webhook_secret $secret; }")
+    ->start;
+$t->{track} = 1;
+$t->add_agent('ann', capacity => { messaging => 5 });
+$t->available('ann');
+
+sub b64sig { my $s = hmac_sha256_base64($_[0], $secret);
+             $s .= '=' x ((4 - length($s) % 4) % 4); "sha256=$s" }
+sub hook {
+    my ($body, %o) = @_;
+    my %h = exists $o{sig} ? (defined $o{sig}
+               ? ('x-twitter-webhooks-signature' => $o{sig}) : ())
+          : ('x-twitter-webhooks-signature' => b64sig($body));
+    return $t->request('POST', '/webhooks/twitter', body => $body,
+                       headers => \%h);
+}
+sub dm {
+    my ($id, $sender, $text) = @_;
+    return { type => 'message_create', id => $id,
+             created_timestamp => '1763780000000',
+             message_create => { target => { recipient_id => 'ACC1' },
+                                 sender_id => $sender,
+                                 message_data => { text => $text } } };
+}
+sub payload {
+    return $SbTest::JSON->encode({ for_user_id => 'ACC1',
+                                   direct_message_events => [@_],
+                                   users => {} });
+}
+sub refused {
+    my ($res, $status, $code, $label) = @_;
+    is($res->{status}, $status, "$label: $status");
+    is($res->{json}{error}{code}, $code, "$label: $code");
+    is($t->dump_store, $t->{before}, "$label: nothing stored");
+}
+
+my $r = $t->get('/webhooks/twitter?crc_token=abc%2B123', undef);
+is($r->{status}, 200, 'R20: the CRC check answers 200');
+is($r->{json}{response_token}, b64sig('abc+123'),
+   'R20: sha256= + base64 HMAC of the (decoded) crc_token');
+is($t->get('/webhooks/twitter', undef)->{status}, 400,
+   'a CRC check without a token is 400');
+
+$r = hook(payload(dm('E1', 'V77', 'Fish &amp; chips &lt;3 🐟'),
+                  dm('E2', 'ACC1', 'our own reply'),
+                  { type => 'favorite_event', id => 'F1' }));
+is($r->{status}, 200, 'R20: a signed delivery is acknowledged');
+is($r->{json}{stored}, 1, 'the visitor DM is stored');
+is($r->{json}{ignored}, 2, 'our own send and a like are not');
+my $ev = $t->events('ann', 0, 2);
+my ($as) = grep { $_->{type} eq 'conversation.assigned' } @{ $ev->{events} };
+is($as->{channel}, 'twitter', 'R1: it reaches the agent');
+is($as->{visitor}, 'ACC1:V77', 'keyed by (account, visitor)');
+is($t->conv($as->{conversation})->{thread}[0]{text}, 'Fish & chips <3 🐟',
+   'HTML entities are unescaped');
+
+$r = hook(payload(dm('E1', 'V77', 'Fish &amp; chips &lt;3 🐟')));
+is($r->{json}{duplicates}, 1, 'R21: a redelivery is not stored again');
+
+my $good = payload(dm('E9', 'V78', 'nope'));
+refused(hook($good, sig => undef), 401, 'missing_signature', 'no signature');
+refused(hook($good, sig => b64sig($good . ' ')), 403, 'bad_signature',
+        'a signature over other bytes');
+refused(hook($good, sig => 'sha256=' . ('A' x 43) . '='), 403,
+        'bad_signature', 'a wrong signature');
+refused(hook('{"direct_message_events":[]}'), 400, 'unexpected_payload',
+        'no for_user_id');
+refused(hook('not json'), 400, 'malformed_json', 'not JSON');
+
+$t->stop;
+$t->check_log;
+done_testing;
