@@ -94,6 +94,12 @@ ngx_int_t ngx_http_switchboard_result(ngx_http_request_t *r,
 ngx_int_t ngx_http_switchboard_read_body(ngx_http_request_t *r,
     ngx_http_client_body_handler_pt handler);
 ngx_int_t ngx_http_switchboard_body(ngx_http_request_t *r, ngx_str_t *body);
+ngx_int_t ngx_http_switchboard_body_or_answer(ngx_http_request_t *r,
+    ngx_str_t *body);
+ngx_str_t *ngx_http_switchboard_header(ngx_http_request_t *r,
+    const char *name);
+ngx_int_t ngx_http_switchboard_arg(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value);
 ngx_int_t ngx_http_switchboard_authenticate(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, const char *role, sb_result_t *err);
 MDB_txn *ngx_http_switchboard_read_begin(ngx_log_t *log);

@@ -138,36 +138,22 @@ static ngx_int_t
 ngx_http_switchboard_idem(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx)
 {
-    ngx_list_part_t  *part = &r->headers_in.headers.part;
-    ngx_table_elt_t  *h = part->elts;
-    ngx_uint_t        i, k;
+    ngx_str_t   *v = ngx_http_switchboard_header(r, "Idempotency-Key");
+    ngx_uint_t   k;
 
-    for (i = 0; ; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NGX_OK;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-        if (h[i].key.len != 15
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "Idempotency-Key",
-                               15) != 0)
-        {
-            continue;
-        }
-        if (h[i].value.len == 0 || h[i].value.len > SB_IDEM_MAX) {
-            return NGX_ERROR;
-        }
-        for (k = 0; k < h[i].value.len; k++) {
-            if (h[i].value.data[k] < 0x21 || h[i].value.data[k] > 0x7e) {
-                return NGX_ERROR;
-            }
-        }
-        ctx->idem = h[i].value;
+    if (v == NULL) {
         return NGX_OK;
     }
+    if (v->len == 0 || v->len > SB_IDEM_MAX) {
+        return NGX_ERROR;
+    }
+    for (k = 0; k < v->len; k++) {
+        if (v->data[k] < 0x21 || v->data[k] > 0x7e) {
+            return NGX_ERROR;
+        }
+    }
+    ctx->idem = *v;
+    return NGX_OK;
 }
 
 
@@ -508,7 +494,6 @@ ngx_http_switchboard_list_filter(ngx_http_request_t *r, sb_conv_filter_t *f,
     ngx_str_t           v;
     ngx_uint_t          i;
     ngx_int_t           n;
-    u_char             *dst, *src, *start;
 
     slots[0] = &f->state;
     slots[1] = &f->group;
@@ -517,21 +502,14 @@ ngx_http_switchboard_list_filter(ngx_http_request_t *r, sb_conv_filter_t *f,
     f->limit = 100;
 
     for (i = 0; i < 4; i++) {
-        if (ngx_http_arg(r, (u_char *) names[i], ngx_strlen(names[i]), &v)
-            != NGX_OK)
-        {
-            continue;
-        }
-        start = ngx_pnalloc(r->pool, v.len + 1);
-        if (start == NULL) {
+        n = ngx_http_switchboard_arg(r, names[i], &v);
+        if (n == NGX_ERROR) {
             sb_result_error(err, 500, "no_memory", "out of memory");
             return NGX_DECLINED;
         }
-        dst = start;
-        src = v.data;
-        ngx_unescape_uri(&dst, &src, v.len, 0);
-        *dst = '\0';
-        *slots[i] = (const char *) start;
+        if (n == NGX_OK) {
+            *slots[i] = (const char *) v.data;
+        }
     }
 
     if (f->state) {
@@ -618,13 +596,11 @@ ngx_http_switchboard_admin_api(ngx_http_request_t *r,
         if (r->method != NGX_HTTP_GET) {
             return ngx_http_switchboard_bad_method(r, "GET");
         }
-        if (p->seg[0].data[0] == 's') {
+        if (ngx_http_switchboard_is(&p->seg[0], "stats")) {
             return ngx_http_switchboard_read(r, ctx,
                                              ngx_http_switchboard_q_stats);
         }
-        if (p->seg[0].data[0] == 'c' && p->seg[0].data[1] == 'a'
-            && p->seg[0].len == 6)
-        {
+        if (ngx_http_switchboard_is(&p->seg[0], "canned")) {
             return ngx_http_switchboard_read(r, ctx,
                                              ngx_http_switchboard_q_canned);
         }
@@ -764,21 +740,12 @@ ngx_http_switchboard_body_ready(ngx_http_request_t *r)
     sb_cmd_t                           cmd;
     sb_result_t                        err = { 0, NULL };
     ngx_str_t                          body;
-    ngx_int_t                          rc;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_switchboard_module);
 
-    rc = ngx_http_switchboard_body(r, &body);
-    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
-        ngx_http_finalize_request(r,
-            ngx_http_switchboard_error(r, 413, "body_too_large",
-                                       "the body is over the limit"));
-        return;
-    }
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (ngx_http_switchboard_body_or_answer(r, &body) != NGX_OK) {
         return;
     }
 

@@ -170,6 +170,75 @@ ngx_http_switchboard_body(ngx_http_request_t *r, ngx_str_t *body)
 }
 
 
+/* The whole body for a body handler; on failure the request is answered
+ * (JSON 413, or 500) and finalized, and NGX_ERROR comes back. */
+ngx_int_t
+ngx_http_switchboard_body_or_answer(ngx_http_request_t *r, ngx_str_t *body)
+{
+    ngx_int_t  rc = ngx_http_switchboard_body(r, body);
+
+    if (rc == NGX_OK) {
+        return NGX_OK;
+    }
+    ngx_http_finalize_request(r, rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE
+        ? ngx_http_switchboard_error(r, 413, "body_too_large",
+                                     "the body is over the limit")
+        : NGX_HTTP_INTERNAL_SERVER_ERROR);
+    return NGX_ERROR;
+}
+
+
+/* A request header by name (case-insensitive), or NULL. */
+ngx_str_t *
+ngx_http_switchboard_header(ngx_http_request_t *r, const char *name)
+{
+    ngx_list_part_t  *part = &r->headers_in.headers.part;
+    ngx_table_elt_t  *h = part->elts;
+    ngx_uint_t        i;
+    size_t            len = ngx_strlen(name);
+
+    for (i = 0; ; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i].value;
+        }
+    }
+}
+
+
+/* A query argument, URL-decoded into the request pool. */
+ngx_int_t
+ngx_http_switchboard_arg(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_str_t   raw;
+    u_char     *dst, *src;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &raw) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+    value->data = ngx_pnalloc(r->pool, raw.len + 1);
+    if (value->data == NULL) {
+        return NGX_ERROR;
+    }
+    dst = value->data;
+    src = raw.data;
+    ngx_unescape_uri(&dst, &src, raw.len, 0);
+    *dst = '\0';
+    value->len = dst - value->data;
+    return NGX_OK;
+}
+
+
 /*
  * R25: "Authorization: Bearer <HS256 JWT>" with the location's role; the
  * token's tenant (default "default") must be the request's tenant. Sends

@@ -16,12 +16,10 @@ ngx_http_switchboard_meta_handshake(ngx_http_request_t *r,
     ngx_str_t     mode, token, challenge;
     ngx_buf_t    *b;
     ngx_chain_t   out;
-    u_char       *dst, *src, *p;
     ngx_int_t     rc;
 
-    if (ngx_http_arg(r, (u_char *) "hub.mode", 8, &mode) != NGX_OK
-        || ngx_http_arg(r, (u_char *) "hub.verify_token", 16, &token)
-           != NGX_OK
+    if (ngx_http_switchboard_arg(r, "hub.mode", &mode) != NGX_OK
+        || ngx_http_switchboard_arg(r, "hub.verify_token", &token) != NGX_OK
         || ngx_http_arg(r, (u_char *) "hub.challenge", 13, &challenge)
            != NGX_OK
         || mode.len != 9 || ngx_strncmp(mode.data, "subscribe", 9) != 0)
@@ -32,16 +30,8 @@ ngx_http_switchboard_meta_handshake(ngx_http_request_t *r,
                                           "hub.challenge");
     }
 
-    p = ngx_pnalloc(r->pool, token.len);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    dst = p;
-    src = token.data;
-    ngx_unescape_uri(&dst, &src, token.len, 0);
-    if (lcf->verify_token.len == 0 || (size_t) (dst - p) != lcf->verify_token.len
-        || CRYPTO_memcmp(p, lcf->verify_token.data, lcf->verify_token.len)
-           != 0)
+    if (lcf->verify_token.len == 0 || token.len != lcf->verify_token.len
+        || CRYPTO_memcmp(token.data, lcf->verify_token.data, token.len) != 0)
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "switchboard: webhook handshake with a wrong token");
@@ -79,24 +69,17 @@ ngx_http_switchboard_x_crc(ngx_http_request_t *r,
     ngx_http_switchboard_loc_conf_t *lcf)
 {
     ngx_str_t  token;
-    u_char    *dst, *src, *p, body[128];
+    u_char     body[128];
     char       sig[64];
 
-    if (ngx_http_arg(r, (u_char *) "crc_token", 9, &token) != NGX_OK
+    if (ngx_http_switchboard_arg(r, "crc_token", &token) != NGX_OK
         || token.len == 0)
     {
         return ngx_http_switchboard_error(r, 400, "missing_crc_token",
                                           "crc_token is required");
     }
-    p = ngx_pnalloc(r->pool, token.len);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    dst = p;
-    src = token.data;
-    ngx_unescape_uri(&dst, &src, token.len, 0);
-    sb_x_sign(lcf->webhook_secret.data, lcf->webhook_secret.len, p,
-              dst - p, sig, sizeof(sig));
+    sb_x_sign(lcf->webhook_secret.data, lcf->webhook_secret.len, token.data,
+              token.len, sig, sizeof(sig));
     ngx_snprintf(body, sizeof(body), "{\"response_token\":\"%s\"}%Z", sig);
     return ngx_http_switchboard_respond(r, 200, (char *) body);
 }
@@ -138,32 +121,6 @@ ngx_http_switchboard_webhook_handler(ngx_http_request_t *r,
 }
 
 
-static ngx_str_t *
-ngx_http_switchboard_header(ngx_http_request_t *r, const char *name)
-{
-    ngx_list_part_t  *part = &r->headers_in.headers.part;
-    ngx_table_elt_t  *h = part->elts;
-    ngx_uint_t        i;
-    size_t            len = ngx_strlen(name);
-
-    for (i = 0; ; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i].value;
-        }
-    }
-}
-
-
 static void
 ngx_http_switchboard_webhook_body(ngx_http_request_t *r)
 {
@@ -174,20 +131,11 @@ ngx_http_switchboard_webhook_body(ngx_http_request_t *r)
     sb_cmd_t                          cmd;
     json_t                           *list;
     int                               ignored, x;
-    ngx_int_t                         rc;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_switchboard_module);
 
-    rc = ngx_http_switchboard_body(r, &body);
-    if (rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE) {
-        ngx_http_finalize_request(r,
-            ngx_http_switchboard_error(r, 413, "body_too_large",
-                                       "the body is over the limit"));
-        return;
-    }
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    if (ngx_http_switchboard_body_or_answer(r, &body) != NGX_OK) {
         return;
     }
 
