@@ -93,7 +93,7 @@ sb_reply_overdue(sb_ctx_t *cx, json_t *conv)
     if (held == NULL || strcmp(sb_get_str(conv, "state"), "assigned") != 0
         || k < 0)
     {
-        return 0;
+        return sb_conv_save(cx, conv);      /* keeps the fired row gone */
     }
     snprintf(agent_id, sizeof(agent_id), "%s", held);
     first = strcmp(sb_get_str(conv, "reply_kind") ? sb_get_str(conv,
@@ -133,6 +133,7 @@ sb_reply_overdue(sb_ctx_t *cx, json_t *conv)
 }
 
 
+/* Each way out saves the conversation (whose deadline just went) once. */
 static int
 sb_fire_one(sb_ctx_t *cx, json_t *conv, const char *kind)
 {
@@ -140,7 +141,7 @@ sb_fire_one(sb_ctx_t *cx, json_t *conv, const char *kind)
 
     if (strcmp(kind, SB_DL_SNOOZE) == 0) {
         if (strcmp(sb_get_str(conv, "state"), "snoozed") != 0) {
-            return 0;
+            return sb_conv_save(cx, conv);
         }
         return sb_wake(cx, conv, "the snooze ended");
     }
@@ -156,7 +157,7 @@ sb_fire_one(sb_ctx_t *cx, json_t *conv, const char *kind)
                  "message for %s", delay_s);
         return sb_end(cx, conv, "switchboard", text, "auto_close");
     }
-    return 0;
+    return sb_conv_save(cx, conv);
 }
 
 
@@ -212,9 +213,6 @@ sb_fire_due(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         if (sb_get_int(json_object_get(conv, "deadlines"), kind) == due) {
             json_object_del(json_object_get(conv, "deadlines"), kind);
             rc = sb_fire_one(cx, conv, kind);
-            if (rc == 0) {
-                rc = sb_conv_save(cx, conv);
-            }
         }
         json_decref(conv);
         if (rc) {
