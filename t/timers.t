@@ -72,7 +72,7 @@ is($assigned_to_bob, 200, 'R14a: and stays with bob (no one else '
                           . 'qualifies)');
 my @bob_ev;
 for (1 .. 10) {
-    my $ev = $t->events('bob', $bob_c, 0.3);
+    my $ev = $t->events('bob', $bob_c, 5);   # past the 2s poll timeout
     last unless @{ $ev->{events} };
     push @bob_ev, @{ $ev->{events} };
     $bob_c = $ev->{cursor};
@@ -81,7 +81,7 @@ is(scalar(grep { $_->{type} eq 'conversation.assigned' } @bob_ev), 200,
    "R16: bob's poll got exactly 200 conversation.assigned");
 my @ann_ev;
 for (1 .. 10) {
-    my $ev = $t->events('ann', $ann_c, 0.3);
+    my $ev = $t->events('ann', $ann_c, 5);
     last unless @{ $ev->{events} };
     push @ann_ev, @{ $ev->{events} };
     $ann_c = $ev->{cursor};
