@@ -7,7 +7,7 @@ use lib 't/lib';
 use Test::More;
 use SbTest;
 
-my $t = SbTest->new->start;
+my $t = SbTest->new(presence => '60s')->start;   # not about presence (R5a)
 $t->{track} = 1;
 my $admin = $t->admin;
 $t->put('/admin/groups/sales', $admin, { name => 'Sales' });

@@ -17,6 +17,8 @@ $t->available('ann');
 my $cursor = $t->events('ann', 0, 0.5)->{cursor} // 0;
 
 my (@cross, @same);
+$t->wait_for(sub { grep { /GET \/agent\/events/ } $t->access_log }, 5);
+my $logged = () = $t->access_log;
 for my $i (1 .. 40) {
     my $poll = $t->send_request('GET', "/agent/events?cursor=$cursor&i=$i",
                                 token => $t->agent('ann'));
@@ -28,9 +30,17 @@ for my $i (1 .. 40) {
     die "poll failed: $res->{status}" unless $res->{status} == 200;
     $cursor = $res->{json}{cursor};
 
-    my @log = $t->access_log;
-    my ($poll_line) = grep { /GET \/agent\/events/ } reverse @log;
-    my ($post_line) = grep { /POST \/visitor\/messages/ } reverse @log;
+    # nginx writes the access log after the response has gone out: wait for
+    # this round's two lines rather than read a log one line short.
+    my ($poll_line, $post_line);
+    $t->wait_for(sub {
+        my @round = $t->access_log;
+        splice @round, 0, $logged;
+        ($poll_line) = grep { /GET \/agent\/events/ } @round;
+        ($post_line) = grep { /POST \/visitor\/messages/ } @round;
+        return $poll_line && $post_line;
+    }, 5) or die "round $i never reached the access log";
+    $logged = () = $t->access_log;
     my ($pp) = $poll_line =~ /^(\d+)/;
     my ($cp) = $post_line =~ /^(\d+)/;
     my $ok = @{ $res->{json}{events} } >= 1;
