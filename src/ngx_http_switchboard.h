@@ -34,6 +34,14 @@ typedef struct {
     ngx_msec_t                 snooze_max;
     ngx_flag_t                 sticky;
     size_t                     text_max;
+    ngx_int_t                  deliver_attempts;
+    ngx_msec_t                 deliver_backoff;
+    ngx_msec_t                 deliver_timeout;
+    ngx_msec_t                 dedupe_window;
+    struct {
+        ngx_str_t              uri;
+        ngx_http_conf_ctx_t   *conf;        /* the server it was written in */
+    }                          deliver[SB_CH_COUNT];
     unsigned                   caps_set;    /* channels named by a directive */
     sb_config_t                core;
     ngx_thread_pool_t         *thread_pool;
@@ -48,6 +56,7 @@ typedef struct {
     ngx_uint_t                 channel;          /* webhook locations */
     ngx_str_t                  webhook_secret;
     ngx_str_t                  verify_token;
+    ngx_str_t                  public_url;       /* Twilio signs it */
 } ngx_http_switchboard_loc_conf_t;
 
 
@@ -76,6 +85,7 @@ typedef struct {
     ngx_queue_t                waiting;     /* in its log's waiters */
     ngx_queue_t                everyone;    /* in the worker's waiters */
     void                      *node;
+    void                      *delivery;    /* a request made for a job */
     unsigned                   held:1;
 } ngx_http_switchboard_ctx_t;
 
@@ -87,6 +97,8 @@ extern sb_store_t    ngx_http_switchboard_store;
 /* request.c */
 ngx_int_t ngx_http_switchboard_respond(ngx_http_request_t *r,
     ngx_uint_t status, const char *body);
+ngx_int_t ngx_http_switchboard_respond_as(ngx_http_request_t *r,
+    ngx_uint_t status, const char *type, const char *body);
 ngx_int_t ngx_http_switchboard_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
 ngx_int_t ngx_http_switchboard_result(ngx_http_request_t *r,
@@ -120,6 +132,8 @@ void ngx_http_switchboard_wake_timers(void);
 /* timer.c */
 ngx_int_t ngx_http_switchboard_timer_init(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_switchboard_timer_rearm(void);
+ngx_int_t ngx_http_switchboard_purge_init(ngx_cycle_t *cycle);
+void ngx_http_switchboard_purge_answered(const char *answer);
 
 /* poll.c */
 ngx_int_t ngx_http_switchboard_poll_init(ngx_cycle_t *cycle);
@@ -130,6 +144,11 @@ void ngx_http_switchboard_poll_wake_all(void);
 
 /* api.c */
 ngx_int_t ngx_http_switchboard_handler(ngx_http_request_t *r);
+
+/* deliver.c */
+void ngx_http_switchboard_deliver(const char *answer);
+ngx_int_t ngx_http_switchboard_deliver_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 /* webhook.c */
 ngx_int_t ngx_http_switchboard_webhook_handler(ngx_http_request_t *r,

@@ -168,6 +168,13 @@ ngx_http_switchboard_committed(ngx_event_t *ev)
             ngx_http_finalize_request(r,
                 ngx_http_switchboard_result(r, &cm->results[i]));
             ngx_http_run_posted_requests(c);
+
+        } else if (op->cmd.type == SB_CMD_FIRE && cm->results[i].body) {
+            /* R22: deliveries this worker claimed go out now */
+            ngx_http_switchboard_deliver(cm->results[i].body);
+
+        } else if (op->cmd.type == SB_CMD_PURGE) {
+            ngx_http_switchboard_purge_answered(cm->results[i].body);
         }
         sb_result_free(&cm->results[i]);
         sb_cmd_free(&op->cmd);

@@ -25,6 +25,9 @@ static char *ngx_http_switchboard_capabilities(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_switchboard_deliver_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_switchboard_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_switchboard_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_switchboard_init_process(ngx_cycle_t *cycle);
 static void ngx_http_switchboard_exit_process(ngx_cycle_t *cycle);
@@ -175,6 +178,48 @@ static ngx_command_t  ngx_http_switchboard_commands[] = {
       offsetof(ngx_http_switchboard_loc_conf_t, verify_token),
       NULL },
 
+    { ngx_string("switchboard_public_url"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_loc_conf_t, public_url),
+      NULL },
+
+    { ngx_string("switchboard_deliver"),
+      NGX_HTTP_SRV_CONF|NGX_CONF_TAKE2,
+      ngx_http_switchboard_deliver_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_deliver_attempts"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, deliver_attempts),
+      NULL },
+
+    { ngx_string("switchboard_deliver_backoff"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, deliver_backoff),
+      NULL },
+
+    { ngx_string("switchboard_deliver_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, deliver_timeout),
+      NULL },
+
+    { ngx_string("switchboard_dedupe_window"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, dedupe_window),
+      NULL },
+
     { ngx_string("switchboard_admin_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_switchboard_api,
@@ -187,7 +232,7 @@ static ngx_command_t  ngx_http_switchboard_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_switchboard_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_switchboard_add_variables,    /* preconfiguration */
     NULL,                                  /* postconfiguration */
 
     ngx_http_switchboard_create_main_conf, /* create main configuration */
@@ -237,6 +282,10 @@ ngx_http_switchboard_create_main_conf(ngx_conf_t *cf)
     mcf->snooze_max = NGX_CONF_UNSET_MSEC;
     mcf->sticky = NGX_CONF_UNSET;
     mcf->text_max = NGX_CONF_UNSET_SIZE;
+    mcf->deliver_attempts = NGX_CONF_UNSET;
+    mcf->deliver_backoff = NGX_CONF_UNSET_MSEC;
+    mcf->deliver_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->dedupe_window = NGX_CONF_UNSET_MSEC;
     for (i = 0; i < SB_CH_COUNT; i++) {
         mcf->core.auto_close_ms[i] = -1;
     }
@@ -282,6 +331,25 @@ ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
     core->text_max = mcf->text_max;
+
+    /* R22: six tries over about a minute by default (2s, 4s, 8s, 16s,
+     * 32s); an attempt in flight is given two minutes before another */
+    ngx_conf_init_value(mcf->deliver_attempts, 6);
+    ngx_conf_init_msec_value(mcf->deliver_backoff, 2000);
+    ngx_conf_init_msec_value(mcf->deliver_timeout, 120000);
+    if (mcf->deliver_attempts < 1 || mcf->deliver_backoff == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_deliver_attempts must be at least 1 "
+                           "and switchboard_deliver_backoff above 0");
+        return NGX_CONF_ERROR;
+    }
+    core->deliver_attempts = mcf->deliver_attempts;
+    core->deliver_backoff_ms = (int64_t) mcf->deliver_backoff;
+    core->deliver_lease_ms = (int64_t) mcf->deliver_timeout;
+
+    /* R21: Meta retries for up to 7 days */
+    ngx_conf_init_msec_value(mcf->dedupe_window, (ngx_msec_t) 7 * 86400000);
+    core->dedupe_ms = (int64_t) mcf->dedupe_window;
 
     /* R12, the seeds: mobile has canned responses, blocking, emoji and
      * tags; no attachments, offers or transfer. Others have everything. */
@@ -365,6 +433,7 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->group, prev->group, "default");
     ngx_conf_merge_str_value(conf->webhook_secret, prev->webhook_secret, "");
     ngx_conf_merge_str_value(conf->verify_token, prev->verify_token, "");
+    ngx_conf_merge_str_value(conf->public_url, prev->public_url, "");
     ngx_conf_merge_ptr_value(conf->tenant, prev->tenant, NULL);
 
     if (!sb_valid_id((char *) conf->group.data, conf->group.len, 0)) {
@@ -384,6 +453,13 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                                "a switchboard_webhook location needs "
                                "\"switchboard_store\" and its "
                                "\"switchboard_webhook_secret\"");
+            return NGX_CONF_ERROR;
+        }
+        /* Twilio signs the URL it called, which nginx cannot know */
+        if (conf->channel == SB_CH_SMS && conf->public_url.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "a switchboard_webhook sms location needs "
+                               "\"switchboard_public_url\"");
             return NGX_CONF_ERROR;
         }
 
@@ -426,8 +502,8 @@ ngx_http_switchboard_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-/* switchboard_webhook CHANNEL: this build terminates Meta's messaging
- * webhooks (WhatsApp, Messenger, Instagram) and X's direct messages. */
+/* switchboard_webhook CHANNEL: any third-party channel; messenger and
+ * facebook share Meta's Page payloads, so either takes both. */
 static char *
 ngx_http_switchboard_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -440,12 +516,10 @@ ngx_http_switchboard_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
     ch = sb_channel_parse((char *) value[1].data, value[1].len);
-    if (ch != SB_CH_WHATSAPP && ch != SB_CH_MESSENGER
-        && ch != SB_CH_INSTAGRAM && ch != SB_CH_TWITTER)
-    {
+    if (ch < 0 || ch == SB_CH_MOBILE || ch == SB_CH_CHAT) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "switchboard_webhook takes whatsapp, messenger, "
-                           "instagram or twitter in this build, not \"%V\"",
+                           "instagram, facebook, twitter or sms, not \"%V\"",
                            &value[1]);
         return NGX_CONF_ERROR;
     }
@@ -455,6 +529,62 @@ ngx_http_switchboard_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_switchboard_handler;
     return NGX_CONF_OK;
+}
+
+
+/* switchboard_deliver CHANNEL URI, in the server whose locations hold the
+ * operator's internal location for that provider (R22). */
+static char *
+ngx_http_switchboard_deliver_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value = cf->args->elts;
+    ngx_int_t                          ch;
+
+    ch = sb_channel_parse((char *) value[1].data, value[1].len);
+    if (ch < 0 || ch == SB_CH_MOBILE || ch == SB_CH_CHAT) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_deliver takes a third-party channel, "
+                           "not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    if (mcf->deliver[ch].uri.len) {
+        return "is duplicate for this channel";
+    }
+    if (value[2].len == 0 || value[2].data[0] != '/') {
+        return "needs a location URI starting with \"/\"";
+    }
+    mcf->deliver[ch].uri = value[2];
+    mcf->deliver[ch].conf = cf->ctx;
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_switchboard_add_variables(ngx_conf_t *cf)
+{
+    static const char  *names[] = { "account", "recipient", "reply_to" };
+    ngx_http_variable_t  *v;
+    ngx_str_t             name;
+    ngx_uint_t            i;
+    u_char               *p;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        p = ngx_pnalloc(cf->pool, 32);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+        name.data = p;
+        name.len = ngx_sprintf(p, "switchboard_%s", names[i]) - p;
+        v = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+        if (v == NULL) {
+            return NGX_ERROR;
+        }
+        v->get_handler = ngx_http_switchboard_deliver_variable;
+        v->data = (uintptr_t) names[i];
+    }
+    return NGX_OK;
 }
 
 
@@ -851,7 +981,8 @@ ngx_http_switchboard_init_process(ngx_cycle_t *cycle)
     if (ngx_http_switchboard_commit_init(cycle) != NGX_OK
         || ngx_http_switchboard_wake_listen(cycle) != NGX_OK
         || ngx_http_switchboard_poll_init(cycle) != NGX_OK
-        || ngx_http_switchboard_timer_init(cycle) != NGX_OK)
+        || ngx_http_switchboard_timer_init(cycle) != NGX_OK
+        || ngx_http_switchboard_purge_init(cycle) != NGX_OK)
     {
         return NGX_ERROR;
     }

@@ -11,6 +11,15 @@ ngx_int_t
 ngx_http_switchboard_respond(ngx_http_request_t *r, ngx_uint_t status,
     const char *body)
 {
+    return ngx_http_switchboard_respond_as(r, status, "application/json",
+                                           body);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_respond_as(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, const char *body)
+{
     ngx_buf_t    *b;
     ngx_chain_t   out;
     size_t        len = body ? ngx_strlen(body) : 0;
@@ -27,7 +36,8 @@ ngx_http_switchboard_respond(ngx_http_request_t *r, ngx_uint_t status,
 
     r->headers_out.status = status;
     r->headers_out.content_length_n = (off_t) len;
-    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type.data = (u_char *) type;
+    r->headers_out.content_type.len = ngx_strlen(type);
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
 
@@ -72,8 +82,19 @@ ngx_http_switchboard_error(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t
 ngx_http_switchboard_result(ngx_http_request_t *r, sb_result_t *res)
 {
+    ngx_http_switchboard_loc_conf_t  *lcf;
+
     if (res->status == 0) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* Twilio reads an empty TwiML document as "nothing to send back" */
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
+    if (res->status == 200 && lcf->kind == NGX_HTTP_SWITCHBOARD_WEBHOOK
+        && lcf->channel == SB_CH_SMS)
+    {
+        return ngx_http_switchboard_respond_as(r, 200, "text/xml",
+                                               "<Response/>");
     }
     if (res->status == 507 || res->status == 500) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,

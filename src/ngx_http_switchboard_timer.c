@@ -85,3 +85,54 @@ ngx_http_switchboard_timer_rearm(void)
 
     return earlier;
 }
+
+
+/*
+ * R21: dedupe rows older than switchboard_dedupe_window are purged a
+ * slice per command, every quarter window (between 1 s and 10 min); a
+ * walk that did not finish goes on at once.
+ */
+static ngx_event_t  ngx_http_switchboard_purge_ev;
+
+
+static void
+ngx_http_switchboard_purge_fire(ngx_event_t *ev)
+{
+    sb_cmd_t  purge;
+
+    ngx_memzero(&purge, sizeof(sb_cmd_t));
+    purge.type = SB_CMD_PURGE;
+    purge.now = sb_now_ms();
+    (void) ngx_http_switchboard_submit(NULL, &purge);
+}
+
+
+void
+ngx_http_switchboard_purge_answered(const char *answer)
+{
+    ngx_event_t  *ev = &ngx_http_switchboard_purge_ev;
+    int64_t       every = ngx_http_switchboard_store.cfg->dedupe_ms / 4;
+
+    if (ev->handler == NULL || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+    if (answer && ngx_strstr(answer, "\"more\":true")) {
+        ngx_add_timer(ev, 0);
+        return;
+    }
+    every = every < 1000 ? 1000 : every > 600000 ? 600000 : every;
+    ngx_add_timer(ev, (ngx_msec_t) every);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_purge_init(ngx_cycle_t *cycle)
+{
+    ngx_event_t  *ev = &ngx_http_switchboard_purge_ev;
+
+    ev->handler = ngx_http_switchboard_purge_fire;
+    ev->log = cycle->log;
+    ev->cancelable = 1;
+    ngx_http_switchboard_purge_answered(NULL);
+    return NGX_OK;
+}

@@ -107,17 +107,114 @@ ngx_http_switchboard_webhook_handler(ngx_http_request_t *r,
     ctx->tenant[tenant.len] = '\0';
     ctx->channel = (int) lcf->channel;
 
-    if (r->method == NGX_HTTP_GET) {
+    if (r->method == NGX_HTTP_GET && ctx->channel != SB_CH_SMS) {
         return ctx->channel == SB_CH_TWITTER
                ? ngx_http_switchboard_x_crc(r, lcf)
                : ngx_http_switchboard_meta_handshake(r, lcf);
     }
     if (r->method != NGX_HTTP_POST) {
         return ngx_http_switchboard_error(r, 405, "method_not_allowed",
-                                          "GET (handshake) or POST");
+                                          ctx->channel == SB_CH_SMS
+                                          ? "POST" : "GET (handshake) or "
+                                                     "POST");
     }
     return ngx_http_switchboard_read_body(r,
                                           ngx_http_switchboard_webhook_body);
+}
+
+
+/* The URL Twilio called: the configured public URL with this request's
+ * query string, if any. */
+static char *
+ngx_http_switchboard_twilio_url(ngx_http_request_t *r,
+    ngx_http_switchboard_loc_conf_t *lcf)
+{
+    u_char  *url, *p;
+
+    url = ngx_pnalloc(r->pool, lcf->public_url.len + r->args.len + 2);
+    if (url == NULL) {
+        return NULL;
+    }
+    p = ngx_cpymem(url, lcf->public_url.data, lcf->public_url.len);
+    if (r->args.len && ngx_strlchr(lcf->public_url.data,
+                                   lcf->public_url.data + lcf->public_url.len,
+                                   '?') == NULL)
+    {
+        *p++ = '?';
+        p = ngx_cpymem(p, r->args.data, r->args.len);
+    }
+    *p = '\0';
+    return (char *) url;
+}
+
+
+/* R20: the signature over the raw bytes (Twilio: over the URL and the
+ * decoded fields), before any payload parser runs. Returns the parsed
+ * payload ({messages, statuses}) or NULL when it answered. */
+static json_t *
+ngx_http_switchboard_verified(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_str_t *body, int *ignored)
+{
+    ngx_http_switchboard_loc_conf_t  *lcf;
+    ngx_str_t                        *sig;
+    sb_result_t                       res = { 0, NULL };
+    json_t                           *pairs = NULL, *payload;
+    const char                       *name, *url;
+    int                               bad;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
+    name = ctx->channel == SB_CH_TWITTER ? "x-twitter-webhooks-signature"
+           : ctx->channel == SB_CH_SMS ? "X-Twilio-Signature"
+           : "X-Hub-Signature-256";
+    sig = ngx_http_switchboard_header(r, name);
+    if (sig == NULL) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "switchboard: webhook without a signature");
+        ngx_http_finalize_request(r,
+            ngx_http_switchboard_error(r, 401, "missing_signature",
+                                       "the provider's signature header is "
+                                       "required"));
+        return NULL;
+    }
+
+    if (ctx->channel == SB_CH_SMS) {
+        /* Twilio signs the decoded fields: a body that is not a form
+         * cannot carry a good signature */
+        pairs = sb_form_parse((char *) body->data, body->len, &res);
+        url = ngx_http_switchboard_twilio_url(r, lcf);
+        bad = pairs == NULL || url == NULL
+              || sb_twilio_signature_ok((char *) sig->data, sig->len,
+                                        lcf->webhook_secret.data,
+                                        lcf->webhook_secret.len, url, pairs)
+                 != 0;
+    } else {
+        bad = (ctx->channel == SB_CH_TWITTER ? sb_x_signature_ok
+                                             : sb_meta_signature_ok)(
+                  (char *) sig->data, sig->len, lcf->webhook_secret.data,
+                  lcf->webhook_secret.len, body->data, body->len) != 0;
+    }
+    sb_result_free(&res);
+    if (bad) {
+        json_decref(pairs);
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "switchboard: webhook with a wrong signature");
+        ngx_http_finalize_request(r,
+            ngx_http_switchboard_error(r, 403, "bad_signature",
+                                       "the signature does not match the "
+                                       "body"));
+        return NULL;
+    }
+
+    payload = ctx->channel == SB_CH_SMS
+              ? sb_twilio_parse(pairs, ignored, &res)
+              : sb_webhook_parse(ctx->channel, (char *) body->data,
+                                 body->len, ignored, &res);
+    json_decref(pairs);
+    if (payload == NULL) {
+        ngx_http_finalize_request(r, ngx_http_switchboard_result(r, &res));
+        sb_result_free(&res);
+    }
+    return payload;
 }
 
 
@@ -126,11 +223,11 @@ ngx_http_switchboard_webhook_body(ngx_http_request_t *r)
 {
     ngx_http_switchboard_loc_conf_t  *lcf;
     ngx_http_switchboard_ctx_t       *ctx;
-    ngx_str_t                         body, *sig;
+    ngx_str_t                         body;
     sb_result_t                       res = { 0, NULL };
     sb_cmd_t                          cmd;
-    json_t                           *list;
-    int                               ignored, x;
+    json_t                           *payload;
+    int                               ignored;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
     ctx = ngx_http_get_module_ctx(r, ngx_http_switchboard_module);
@@ -138,46 +235,20 @@ ngx_http_switchboard_webhook_body(ngx_http_request_t *r)
     if (ngx_http_switchboard_body_or_answer(r, &body) != NGX_OK) {
         return;
     }
-
-    /* R20: the raw bytes, before any parser runs */
-    x = ctx->channel == SB_CH_TWITTER;
-    sig = ngx_http_switchboard_header(r, x ? "x-twitter-webhooks-signature"
-                                           : "X-Hub-Signature-256");
-    if (sig == NULL) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "switchboard: webhook without a signature");
-        ngx_http_finalize_request(r,
-            ngx_http_switchboard_error(r, 401, "missing_signature",
-                                       "the provider's signature header is "
-                                       "required"));
+    payload = ngx_http_switchboard_verified(r, ctx, &body, &ignored);
+    if (payload == NULL) {
         return;
     }
-    if ((x ? sb_x_signature_ok : sb_meta_signature_ok)(
-            (char *) sig->data, sig->len, lcf->webhook_secret.data,
-            lcf->webhook_secret.len, body.data, body.len)
-        != 0)
+
+    if (json_array_size(json_object_get(payload, "messages")) == 0
+        && json_array_size(json_object_get(payload, "statuses")) == 0)
     {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "switchboard: webhook with a wrong signature");
-        ngx_http_finalize_request(r,
-            ngx_http_switchboard_error(r, 403, "bad_signature",
-                                       "the signature does not match the "
-                                       "body"));
-        return;
-    }
-
-    list = sb_webhook_parse(ctx->channel, (char *) body.data, body.len,
-                            &ignored, &res);
-    if (list == NULL) {
-        ngx_http_finalize_request(r, ngx_http_switchboard_result(r, &res));
-        sb_result_free(&res);
-        return;
-    }
-    if (json_array_size(list) == 0) {
-        /* receipts, echoes, statuses: nothing to store */
-        json_decref(list);
-        sb_result_set(&res, 200, json_pack("{s:i,s:i,s:i,s:i}", "stored", 0,
-                                           "duplicates", 0, "blocked", 0,
+        /* receipts, echoes, typing: nothing to store */
+        json_decref(payload);
+        sb_result_set(&res, 200, json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}",
+                                           "stored", 0, "duplicates", 0,
+                                           "blocked", 0, "statuses", 0,
+                                           "status_changes", 0,
                                            "ignored", ignored));
         ngx_http_finalize_request(r, ngx_http_switchboard_result(r, &res));
         sb_result_free(&res);
@@ -190,7 +261,8 @@ ngx_http_switchboard_webhook_body(ngx_http_request_t *r)
     cmd.channel = ctx->channel;
     ngx_memcpy(cmd.tenant, ctx->tenant, sizeof(cmd.tenant));
     ngx_memcpy(cmd.group, lcf->group.data, lcf->group.len);
-    cmd.body = json_pack("{s:o,s:i}", "messages", list, "ignored", ignored);
+    json_object_set_new(payload, "ignored", json_integer(ignored));
+    cmd.body = payload;
 
     if (ngx_http_switchboard_submit(r, &cmd) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);

@@ -37,6 +37,10 @@ my @bad = (
       qr/is duplicate for this channel/ ],
     [ 'switchboard_max_text 0;', qr/switchboard_max_text must be 1 to 64k/ ],
     [ 'switchboard_max_text lots;', qr/invalid value/ ],
+    [ 'switchboard_deliver_attempts 0;',
+      qr/switchboard_deliver_attempts must be at least 1/ ],
+    [ 'switchboard_deliver_backoff soon;', qr/invalid value/ ],
+    [ 'switchboard_dedupe_window forever;', qr/invalid value/ ],
 );
 for my $case (@bad) {
     my ($http, $re, %o) = @$case;
@@ -61,9 +65,19 @@ for my $store ('switchboard_store PREFIX/s size=1k;',
 
 for my $case (
     [ 'location = /w { switchboard_webhook fax; }',
-      qr/switchboard_webhook takes whatsapp, messenger, instagram or twitter/ ],
+      qr/switchboard_webhook takes whatsapp, messenger, instagram, facebook, twitter or sms/ ],
     [ 'location = /w { switchboard_webhook whatsapp; }',
       qr/needs "switchboard_store" and its "switchboard_webhook_secret"/ ],
+    [ 'location = /w { switchboard_webhook sms; switchboard_webhook_secret s; }',
+      qr/switchboard_webhook sms location needs "switchboard_public_url"/ ],
+    [ 'switchboard_deliver chat /_deliver/chat;',
+      qr/switchboard_deliver takes a third-party channel, not "chat"/ ],
+    [ 'switchboard_deliver sms _deliver;',
+      qr/needs a location URI starting with "\/"/ ],
+    [ 'switchboard_deliver sms /a; switchboard_deliver sms /b;',
+      qr/is duplicate for this channel/ ],
+    [ 'location /x { switchboard_deliver sms /a; }',
+      qr/"switchboard_deliver" directive is not allowed here/ ],
 ) {
     my $t = SbTest->new(server => $case->[0]);
     my ($code, $out) = $t->test_conf;

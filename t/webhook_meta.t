@@ -127,7 +127,8 @@ my $status = $SbTest::JSON->encode({ object => 'whatsapp_business_account',
                                    recipient_id => '33611' } ] } } ] } ] });
 $r = hook('whatsapp', $status);
 is($r->{status}, 200, 'R20: a status notification is acknowledged');
-is($r->{json}{ignored}, 1, 'and recognised');
+is($r->{json}{statuses}, 1, 'and recognised as a status of our send');
+is($r->{json}{status_changes}, 0, 'R22: an id we never sent moves nothing');
 is($t->dump_store, $t->{before}, 'R20: it creates nothing');
 
 # --- Messenger and Instagram ------------------------------------------------------
@@ -144,7 +145,8 @@ $r = hook('messenger', messaging('page',
     { sender => { id => 'PSID5' }, recipient => { id => 'PAGE9' },
       delivery => { mids => ['m_2'], watermark => 1763780000001 } }));
 is($r->{json}{stored}, 1, 'Messenger: the visitor message is stored');
-is($r->{json}{ignored}, 2, 'Messenger: the echo and the delivery are not');
+is($r->{json}{ignored}, 1, 'Messenger: the echo is not');
+is($r->{json}{statuses}, 1, 'Messenger: the delivery is a receipt of our send');
 $r = hook('messenger', messaging('page',
     { sender => { id => 'PAGE9' }, recipient => { id => 'PSID5' },
       message => { mid => 'm_3', text => 'echo', is_echo => JSON::PP::true } }));

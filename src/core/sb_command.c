@@ -370,6 +370,15 @@ sb_apply_visitor_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         return rc;
     }
 
+    /* third parties: who to answer, from which account, to what (R22) */
+    if (cmd->body && sb_get_str(cmd->body, "contact")) {
+        json_object_set(conv, "account", json_object_get(cmd->body,
+                                                         "account"));
+        json_object_set(conv, "contact", json_object_get(cmd->body,
+                                                         "contact"));
+        json_object_set(conv, "reply_to", json_object_get(cmd->body, "id"));
+    }
+
     /* a provider's media reference travels with the message (R20) */
     extra = cmd->body ? json_object_get(cmd->body, "media") : NULL;
     if (extra) {
@@ -517,7 +526,7 @@ sb_apply_agent_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     sb_key_t   ik;
     char       owner[2 * SB_ID_MAX + 8];
     int64_t    close_ms;
-    int        rc;
+    int        rc, channel;
 
     if (cmd->idem[0]) {
         if (sb_idem_key(cx, &ik, "agent", cmd->actor, cmd->target,
@@ -536,12 +545,15 @@ sb_apply_agent_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     if (rc || conv == NULL) {
         return rc;
     }
-    close_ms = cx->st->cfg->auto_close_ms[
-        sb_channel_parse(sb_get_str(conv, "channel"),
-                         strlen(sb_get_str(conv, "channel")))];
+    channel = sb_channel_parse(sb_get_str(conv, "channel"),
+                               strlen(sb_get_str(conv, "channel")));
+    close_ms = cx->st->cfg->auto_close_ms[channel];
 
     /* R12: every part of the reply must be something the channel has */
     rc = sb_reply_allowed(cx, cmd, conv, res);
+    if (rc == 0 && res->status < 400) {
+        (void) sb_reply_fits(channel, cmd->text, res);
+    }
     if (rc || res->status >= 400) {
         json_decref(conv);
         return rc;
@@ -559,9 +571,18 @@ sb_apply_agent_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         json_object_set(extra, "offer", json_object_get(cmd->body, "offer"));
     }
 
+    if (sb_channel_third_party(channel)) {
+        json_object_set_new(extra, "delivery",
+                            json_pack("{s:s,s:i}", "state", "pending",
+                                      "attempts", 0));
+    }
     rc = sb_thread_append_ex(cx, conv, "agent", cmd->actor,
                              cmd->text ? cmd->text : "", NULL, extra, &msg);
     json_decref(extra);
+    if (rc == 0 && sb_channel_third_party(channel)) {
+        /* R22: in the outbox with the message, due at once; 202 says so */
+        rc = sb_delivery_schedule(cx, conv, msg);
+    }
     if (rc == 0) {
         sb_set_time(conv, "last_agent_message_at", cx->now);
         sb_set_time(conv, "waiting_since", 0);
@@ -578,6 +599,9 @@ sb_apply_agent_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         sb_visitor_owner(sb_get_str(conv, "channel"),
                          sb_get_str(conv, "visitor"), owner, sizeof(owner));
         rc = sb_message_stored(cx, cmd, &ik, conv, msg, owner, "message", res);
+    }
+    if (rc == 0 && sb_channel_third_party(channel)) {
+        res->status = 202;          /* stored; the provider has not seen it */
     }
     json_decref(msg);
     json_decref(conv);
@@ -761,6 +785,10 @@ sb_apply_one(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         return sb_apply_availability(cx, cmd, res);
     case SB_CMD_SEEN:
         return sb_apply_seen(cx, cmd, res);
+    case SB_CMD_DELIVERED:
+        return sb_apply_delivered(cx, cmd, res);
+    case SB_CMD_PURGE:
+        return sb_apply_purge(cx, cmd, res);
     default:
         return sb_admin_apply(cx, cmd, res);
     }
@@ -808,6 +836,7 @@ sb_apply_run(sb_store_t *st, sb_cmd_t **cmds, sb_result_t *results,
         cx.tenant = cmds[i]->tenant;
         cx.now = cmds[i]->now;
         cx.moved = moved;
+        cx.jobs = NULL;
         rc = sb_apply_one(&cx, cmds[i], &results[i]);
         if (rc) {
             mdb_txn_abort(txn);

@@ -55,6 +55,10 @@ typedef struct {
     int          sticky;                       /* R14b */
     unsigned     caps[SB_CH_COUNT];            /* R12 */
     size_t       text_max;                     /* bytes of one message */
+    int64_t      deliver_attempts;             /* R22: tries in all */
+    int64_t      deliver_backoff_ms;           /* first retry's delay */
+    int64_t      deliver_lease_ms;             /* an attempt in flight */
+    int64_t      dedupe_ms;                    /* R21: retention */
 } sb_config_t;
 
 enum {
@@ -101,7 +105,9 @@ typedef enum {
     SB_CMD_DELETE_GROUP,
     SB_CMD_PUT_CANNED,
     SB_CMD_DELETE_CANNED,
-    SB_CMD_UNBLOCK
+    SB_CMD_UNBLOCK,
+    SB_CMD_DELIVERED,
+    SB_CMD_PURGE
 } sb_cmd_type_t;
 
 /* A validated request, ready for the write transaction. */
@@ -166,6 +172,15 @@ int sb_x_signature_ok(const char *header, size_t hlen,
     size_t len);
 json_t *sb_webhook_parse(int channel, const char *body, size_t len,
     int *ignored, sb_result_t *err);
+json_t *sb_form_parse(const char *body, size_t len, sb_result_t *err);
+int sb_twilio_signature_ok(const char *header, size_t hlen,
+    const unsigned char *key, size_t keylen, const char *url, json_t *pairs);
+json_t *sb_twilio_parse(json_t *pairs, int *ignored, sb_result_t *err);
+
+/* outbound delivery (R22): provider body shapes and answers */
+char *sb_send_body(json_t *job, const char **content_type);
+char *sb_send_provider_id(const char *channel, const char *body,
+    size_t len);
 
 /* store */
 int sb_store_open(sb_store_t *st, const char *path, size_t mapsize,

@@ -148,6 +148,9 @@ sb_fire_one(sb_ctx_t *cx, json_t *conv, const char *kind)
     if (strcmp(kind, SB_DL_REPLY) == 0) {
         return sb_reply_overdue(cx, conv);
     }
+    if (strncmp(kind, "deliver:", 8) == 0) {
+        return sb_delivery_claim(cx, conv, kind);
+    }
     if (strcmp(kind, SB_DL_CLOSE) == 0) {
         sb_format_duration(cx->st->cfg->auto_close_ms[
             sb_channel_parse(sb_get_str(conv, "channel"),
@@ -174,11 +177,12 @@ sb_fire_due(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     int          rc, n;
 
     res->status = 204;
+    cx->jobs = json_array();
 
     for (n = 0; n < SB_FIRE_BATCH; n++) {
         rc = mdb_cursor_open(cx->txn, cx->st->db[SB_DB_DEADLINE], &cur);
         if (rc) {
-            return rc;
+            break;
         }
         rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
         if (rc == 0) {
@@ -197,7 +201,7 @@ sb_fire_due(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         }
         mdb_cursor_close(cur);
         if (rc) {
-            return rc == MDB_NOTFOUND ? 0 : rc;
+            break;
         }
 
         cx->tenant = tenant;
@@ -216,8 +220,18 @@ sb_fire_due(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         }
         json_decref(conv);
         if (rc) {
-            return rc;
+            break;
         }
     }
-    return 0;
+
+    /* the deliveries this firing claimed go to the glue with the answer */
+    if (rc == 0 || rc == MDB_NOTFOUND) {
+        rc = 0;
+        if (json_array_size(cx->jobs)) {
+            sb_result_set(res, 200, json_pack("{s:O}", "deliver", cx->jobs));
+        }
+    }
+    json_decref(cx->jobs);
+    cx->jobs = NULL;
+    return rc;
 }

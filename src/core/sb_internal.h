@@ -21,6 +21,7 @@ typedef struct {
     const char   *tenant;
     int64_t       now;
     sb_moved_t   *moved;
+    json_t       *jobs;         /* FIRE: deliveries for the glue, or NULL */
 } sb_ctx_t;
 
 void sb_key_init(sb_key_t *k, const char *tenant);
@@ -30,6 +31,7 @@ uint64_t sb_key_read_u64(const unsigned char *p);
 
 /* versioned JSON records */
 int sb_rec_get(MDB_txn *txn, MDB_dbi dbi, sb_key_t *k, json_t **out);
+int sb_rec_get_val(MDB_val *val, json_t **out);
 int sb_rec_put(MDB_txn *txn, MDB_dbi dbi, sb_key_t *k, json_t *rec);
 int sb_raw_put(MDB_txn *txn, MDB_dbi dbi, sb_key_t *k, const void *v,
     size_t len);
@@ -74,6 +76,16 @@ int sb_deadline_set(sb_ctx_t *cx, json_t *conv, const char *kind,
     int64_t due);
 int sb_deadline_clear(sb_ctx_t *cx, json_t *conv, const char *kind);
 int sb_fire_due(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);
+
+/* outbound delivery (R22) */
+int sb_channel_third_party(int channel);
+int sb_reply_fits(int channel, const char *text, sb_result_t *res);
+int sb_delivery_schedule(sb_ctx_t *cx, json_t *conv, json_t *msg);
+int sb_delivery_claim(sb_ctx_t *cx, json_t *conv, const char *kind);
+int sb_apply_delivered(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);
+int sb_apply_statuses(sb_ctx_t *cx, int channel, json_t *statuses,
+    int *moved);
+int sb_apply_purge(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);
 
 /* router */
 int sb_route(sb_ctx_t *cx, json_t *conv);

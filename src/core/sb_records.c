@@ -249,9 +249,17 @@ sb_log_append(sb_ctx_t *cx, const char *owner, json_t *event)
 json_t *
 sb_message_view(json_t *msg)
 {
-    json_t  *v = json_deep_copy(msg);
+    json_t      *v = json_deep_copy(msg);
+
+    json_t      *d = json_object_get(v, "delivery"), *t;
+    const char  *name;
 
     json_object_set_new(v, "at", sb_time_json(json_object_get(msg, "at")));
+    json_object_foreach(d, name, t) {
+        if (strlen(name) > 3 && strcmp(name + strlen(name) - 3, "_at") == 0) {
+            json_object_set_new(d, name, sb_time_json(t));
+        }
+    }
     if (json_object_get(v, "event") == NULL) {
         json_object_set_new(v, "event", json_null());
     }

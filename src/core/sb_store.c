@@ -136,21 +136,27 @@ sb_key_read_u64(const unsigned char *p)
 int
 sb_rec_get(MDB_txn *txn, MDB_dbi dbi, sb_key_t *k, json_t **out)
 {
-    MDB_val        key = { k->n, k->b }, val;
-    json_error_t   jerr;
-    int            rc;
-    unsigned char *p;
+    MDB_val  key = { k->n, k->b }, val;
+    int      rc;
 
     *out = NULL;
     rc = mdb_get(txn, dbi, &key, &val);
-    if (rc) {
-        return rc;
-    }
-    p = val.mv_data;
-    if (val.mv_size < 2 || p[0] != SB_RECORD_V1) {
+    return rc ? rc : sb_rec_get_val(&val, out);
+}
+
+
+/* A record's value as read by a cursor: version byte, then JSON. */
+int
+sb_rec_get_val(MDB_val *val, json_t **out)
+{
+    json_error_t    jerr;
+    unsigned char  *p = val->mv_data;
+
+    *out = NULL;
+    if (val->mv_size < 2 || p[0] != SB_RECORD_V1) {
         return MDB_INCOMPATIBLE;
     }
-    *out = json_loadb((const char *) p + 1, val.mv_size - 1, 0, &jerr);
+    *out = json_loadb((const char *) p + 1, val->mv_size - 1, 0, &jerr);
     return *out ? 0 : MDB_CORRUPTED;
 }
 

@@ -106,20 +106,33 @@ sb_html_unescape(const char *s)
 
 
 static void
-sb_inbound_add(json_t *list, const char *account, const char *sender,
-    const char *id, const char *text, json_t *media)
+sb_inbound_add(json_t *list, int channel, const char *account,
+    const char *sender, const char *id, const char *text, json_t *media)
 {
     char     visitor[2 * SB_ID_MAX + 2];
     json_t  *m;
 
     /* one conversation per (account, visitor): both in the visitor id */
     snprintf(visitor, sizeof(visitor), "%s:%s", account, sender);
-    m = json_pack("{s:s,s:s,s:s,s:s}", "visitor", visitor, "account", account,
-                  "id", id, "text", text ? text : "");
+    m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "visitor", visitor,
+                  "account", account, "contact", sender, "id", id,
+                  "text", text ? text : "",
+                  "channel", sb_channel_name(channel));
     if (media) {
         json_object_set(m, "media", media);
     }
     json_array_append_new(list, m);
+}
+
+
+/* A provider's word on one of our sends, by its message id (R22). */
+static void
+sb_status_add(json_t *statuses, const char *id, const char *status,
+    const char *error)
+{
+    json_array_append_new(statuses,
+        json_pack("{s:s,s:s,s:s?}", "id", id, "status", status,
+                  "error", error));
 }
 
 
@@ -133,9 +146,9 @@ sb_str_ok(json_t *v)
 /* WhatsApp Cloud API: entry[].changes[].value.messages[] (statuses are
  * receipts of our own sends, not visitor messages). */
 static void
-sb_parse_whatsapp(json_t *root, json_t *list, int *ignored)
+sb_parse_whatsapp(json_t *root, json_t *list, json_t *statuses, int *ignored)
 {
-    json_t      *entry, *change, *value, *msg, *from, *media;
+    json_t      *entry, *change, *value, *msg, *from, *media, *err;
     const char  *account, *type;
     size_t       i, j, k;
 
@@ -144,8 +157,18 @@ sb_parse_whatsapp(json_t *root, json_t *list, int *ignored)
             value = json_object_get(change, "value");
             account = sb_get_str(json_object_get(value, "metadata"),
                                  "phone_number_id");
-            *ignored += (int) json_array_size(json_object_get(value,
-                                                              "statuses"));
+            json_array_foreach(json_object_get(value, "statuses"), k, msg) {
+                err = json_array_get(json_object_get(msg, "errors"), 0);
+                if (sb_get_str(msg, "id") && sb_get_str(msg, "status")) {
+                    sb_status_add(statuses, sb_get_str(msg, "id"),
+                                  sb_get_str(msg, "status"),
+                                  sb_get_str(err, "title")
+                                  ? sb_get_str(err, "title")
+                                  : sb_get_str(err, "message"));
+                } else {
+                    (*ignored)++;
+                }
+            }
             json_array_foreach(json_object_get(value, "messages"), k, msg) {
                 from = json_object_get(msg, "from");
                 if (!sb_str_ok(from)) {
@@ -159,7 +182,8 @@ sb_parse_whatsapp(json_t *root, json_t *list, int *ignored)
                     continue;
                 }
                 if (strcmp(type, "text") == 0) {
-                    sb_inbound_add(list, account, json_string_value(from),
+                    sb_inbound_add(list, SB_CH_WHATSAPP, account,
+                                   json_string_value(from),
                                    sb_get_str(msg, "id"),
                                    sb_get_str(json_object_get(msg, "text"),
                                               "body"), NULL);
@@ -168,7 +192,8 @@ sb_parse_whatsapp(json_t *root, json_t *list, int *ignored)
                 media = json_object_get(msg, type);
                 if (json_is_object(media)) {
                     media = json_pack("{s:s,s:O}", "type", type, "ref", media);
-                    sb_inbound_add(list, account, json_string_value(from),
+                    sb_inbound_add(list, SB_CH_WHATSAPP, account,
+                                   json_string_value(from),
                                    sb_get_str(msg, "id"),
                                    sb_get_str(json_object_get(msg, type),
                                               "caption"), media);
@@ -182,43 +207,113 @@ sb_parse_whatsapp(json_t *root, json_t *list, int *ignored)
 }
 
 
-/* Messenger and Instagram: entry[].messaging[]; echoes of our own sends,
- * deliveries and reads are not visitor messages. */
+/* Messenger and Instagram: entry[].messaging[]. Echoes of our own sends
+ * are not visitor messages; deliveries (by mid) and reads (a watermark
+ * for the whole conversation) are receipts of our sends. */
 static void
-sb_parse_messaging(json_t *root, json_t *list, int *ignored)
+sb_parse_messaging(int channel, json_t *entry, json_t *list,
+    json_t *statuses, int *ignored)
 {
-    json_t      *entry, *ev, *msg, *att;
-    const char  *page, *sender;
-    size_t       i, j;
+    json_t      *ev, *msg, *att, *mid;
+    const char  *page = sb_get_str(entry, "id"), *sender;
+    size_t       j, k;
+
+    json_array_foreach(json_object_get(entry, "messaging"), j, ev) {
+        msg = json_object_get(ev, "message");
+        sender = sb_get_str(json_object_get(ev, "sender"), "id");
+        if (json_is_object(json_object_get(ev, "delivery"))) {
+            json_array_foreach(json_object_get(json_object_get(ev,
+                               "delivery"), "mids"), k, mid)
+            {
+                if (json_is_string(mid)) {
+                    sb_status_add(statuses, json_string_value(mid),
+                                  "delivered", NULL);
+                }
+            }
+            continue;
+        }
+        if (json_is_object(json_object_get(ev, "read")) && page && sender) {
+            json_array_append_new(statuses,
+                json_pack("{s:s,s:s,s:s,s:I}", "channel",
+                          sb_channel_name(channel), "account", page,
+                          "contact", sender, "watermark",
+                          sb_get_int(json_object_get(ev, "read"),
+                                     "watermark")));
+            continue;
+        }
+        if (!json_is_object(msg)
+            || json_is_true(json_object_get(msg, "is_echo"))
+            || page == NULL || sender == NULL
+            || strcmp(sender, page) == 0
+            || !sb_str_ok(json_object_get(msg, "mid")))
+        {
+            (*ignored)++;
+            continue;
+        }
+        att = json_object_get(msg, "attachments");
+        if (json_array_size(att)) {
+            att = json_pack("{s:s,s:O}", "type", "attachments", "ref", att);
+        } else {
+            att = NULL;
+        }
+        if (att == NULL && !sb_str_ok(json_object_get(msg, "text"))) {
+            (*ignored)++;
+            continue;
+        }
+        sb_inbound_add(list, channel, page, sender, sb_get_str(msg, "mid"),
+                       sb_get_str(msg, "text"), att);
+        json_decref(att);
+    }
+}
+
+
+/* Facebook Page feed: entry[].changes[] with field "feed"; only a comment
+ * added by someone other than the Page is a visitor message. */
+static void
+sb_parse_feed(json_t *entry, json_t *list, int *ignored)
+{
+    json_t      *change, *value;
+    const char  *page = sb_get_str(entry, "id"), *from;
+    size_t       j;
+
+    json_array_foreach(json_object_get(entry, "changes"), j, change) {
+        value = json_object_get(change, "value");
+        from = sb_get_str(json_object_get(value, "from"), "id");
+        if (page == NULL || from == NULL || strcmp(from, page) == 0
+            || strcmp(sb_get_str(change, "field") ? sb_get_str(change,
+                      "field") : "", "feed") != 0
+            || strcmp(sb_get_str(value, "item") ? sb_get_str(value, "item")
+                      : "", "comment") != 0
+            || strcmp(sb_get_str(value, "verb") ? sb_get_str(value, "verb")
+                      : "", "add") != 0
+            || !sb_str_ok(json_object_get(value, "comment_id"))
+            || !sb_str_ok(json_object_get(value, "message")))
+        {
+            (*ignored)++;
+            continue;
+        }
+        sb_inbound_add(list, SB_CH_FACEBOOK, page, from,
+                       sb_get_str(value, "comment_id"),
+                       sb_get_str(value, "message"), NULL);
+    }
+}
+
+
+/* A Page's messages and feed come to one callback URL: each entry says
+ * which it carries. */
+static void
+sb_parse_page(int channel, json_t *root, json_t *list, json_t *statuses,
+    int *ignored)
+{
+    json_t  *entry;
+    size_t   i;
 
     json_array_foreach(json_object_get(root, "entry"), i, entry) {
-        page = sb_get_str(entry, "id");
-        json_array_foreach(json_object_get(entry, "messaging"), j, ev) {
-            msg = json_object_get(ev, "message");
-            sender = sb_get_str(json_object_get(ev, "sender"), "id");
-            if (!json_is_object(msg)
-                || json_is_true(json_object_get(msg, "is_echo"))
-                || page == NULL || sender == NULL
-                || strcmp(sender, page) == 0
-                || !sb_str_ok(json_object_get(msg, "mid")))
-            {
-                (*ignored)++;
-                continue;
-            }
-            att = json_object_get(msg, "attachments");
-            if (json_array_size(att)) {
-                att = json_pack("{s:s,s:O}", "type", "attachments", "ref",
-                                att);
-            } else {
-                att = NULL;
-            }
-            if (att == NULL && !sb_str_ok(json_object_get(msg, "text"))) {
-                (*ignored)++;
-                continue;
-            }
-            sb_inbound_add(list, page, sender, sb_get_str(msg, "mid"),
-                           sb_get_str(msg, "text"), att);
-            json_decref(att);
+        sb_parse_messaging(channel == SB_CH_INSTAGRAM ? SB_CH_INSTAGRAM
+                                                      : SB_CH_MESSENGER,
+                           entry, list, statuses, ignored);
+        if (channel != SB_CH_INSTAGRAM) {
+            sb_parse_feed(entry, list, ignored);
         }
     }
 }
@@ -255,23 +350,24 @@ sb_parse_x(json_t *root, json_t *list, int *ignored)
             (*ignored)++;
             continue;
         }
-        sb_inbound_add(list, account, sender, sb_get_str(ev, "id"), text,
-                       NULL);
+        sb_inbound_add(list, SB_CH_TWITTER, account, sender,
+                       sb_get_str(ev, "id"), text, NULL);
         free(text);
     }
 }
 
 
 /*
- * The visitor messages in a Meta webhook body, as a JSON array of
- * {visitor, account, id, text, media?}. Returns NULL with err set when
- * the body is not a payload of this channel.
+ * A webhook body as {messages: [{channel, visitor, account, contact, id,
+ * text, media?}], statuses: [{id, status, error?} or {channel, account,
+ * contact, watermark}]}. Returns NULL with err set when the body is not a
+ * payload of this channel.
  */
 json_t *
 sb_webhook_parse(int channel, const char *body, size_t len, int *ignored,
     sb_result_t *err)
 {
-    json_t        *root, *list;
+    json_t        *root, *list, *statuses;
     json_error_t   jerr;
     const char    *object;
     const char    *want = channel == SB_CH_WHATSAPP
@@ -286,38 +382,41 @@ sb_webhook_parse(int channel, const char *body, size_t len, int *ignored,
                         "object: %s", jerr.text);
         return NULL;
     }
+    list = json_array();
+    statuses = json_array();
+
     if (channel == SB_CH_TWITTER) {
         if (!sb_str_ok(json_object_get(root, "for_user_id"))) {
-            json_decref(root);
             sb_result_error(err, 400, "unexpected_payload",
                             "expected an Account Activity event with "
                             "for_user_id");
-            return NULL;
+            goto refused;
         }
-        list = json_array();
         sb_parse_x(root, list, ignored);
-        json_decref(root);
-        return list;
-    }
 
-    object = sb_get_str(root, "object");
-    if (object == NULL || strcmp(object, want) != 0
-        || !json_is_array(json_object_get(root, "entry")))
-    {
-        json_decref(root);
-        sb_result_error(err, 400, "unexpected_payload",
-                        "expected object \"%s\" with entries", want);
-        return NULL;
-    }
-
-    list = json_array();
-    if (channel == SB_CH_WHATSAPP) {
-        sb_parse_whatsapp(root, list, ignored);
     } else {
-        sb_parse_messaging(root, list, ignored);
+        object = sb_get_str(root, "object");
+        if (object == NULL || strcmp(object, want) != 0
+            || !json_is_array(json_object_get(root, "entry")))
+        {
+            sb_result_error(err, 400, "unexpected_payload",
+                            "expected object \"%s\" with entries", want);
+            goto refused;
+        }
+        if (channel == SB_CH_WHATSAPP) {
+            sb_parse_whatsapp(root, list, statuses, ignored);
+        } else {
+            sb_parse_page(channel, root, list, statuses, ignored);
+        }
     }
     json_decref(root);
-    return list;
+    return json_pack("{s:o,s:o}", "messages", list, "statuses", statuses);
+
+refused:
+    json_decref(root);
+    json_decref(list);
+    json_decref(statuses);
+    return NULL;
 }
 
 
@@ -338,7 +437,8 @@ sb_utf8_cut(const char *s, size_t len, size_t max)
 /*
  * Every message of one webhook delivery, in one command: each is stored
  * like a visitor message (R1) with the provider's message id as its
- * idempotency key (R21), so a retried delivery stores nothing twice.
+ * idempotency key (R21), so a retried delivery stores nothing twice; the
+ * statuses of our own sends move their delivery state (R22).
  */
 int
 sb_apply_webhook(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
@@ -347,14 +447,15 @@ sb_apply_webhook(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     sb_cmd_t      one;
     sb_result_t   r;
     size_t        i, len;
-    int           rc, stored = 0, seen = 0, dropped = 0;
-    const char   *text;
+    int           rc, stored = 0, seen = 0, dropped = 0, moved = 0;
+    const char   *text, *channel;
 
     json_array_foreach(json_object_get(cmd->body, "messages"), i, m) {
         memset(&one, 0, sizeof(one));
         one.type = SB_CMD_VISITOR_MESSAGE;
         one.now = cmd->now;
-        one.channel = cmd->channel;
+        channel = sb_get_str(m, "channel");
+        one.channel = sb_channel_parse(channel, strlen(channel));
         memcpy(one.tenant, cmd->tenant, sizeof(one.tenant));
         memcpy(one.group, cmd->group, sizeof(one.group));
         snprintf(one.actor, sizeof(one.actor), "%s", sb_get_str(m, "visitor"));
@@ -377,9 +478,15 @@ sb_apply_webhook(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         dropped += r.status == 202;
     }
 
+    SB_TRY(sb_apply_statuses(cx, cmd->channel,
+                             json_object_get(cmd->body, "statuses"), &moved));
+
     sb_result_set(res, 200,
-                  json_pack("{s:i,s:i,s:i,s:I}", "stored", stored,
+                  json_pack("{s:i,s:i,s:i,s:I,s:i,s:I}", "stored", stored,
                             "duplicates", seen, "blocked", dropped,
+                            "statuses", (json_int_t) json_array_size(
+                                json_object_get(cmd->body, "statuses")),
+                            "status_changes", moved,
                             "ignored", sb_get_int(cmd->body, "ignored")));
     return 0;
 }
