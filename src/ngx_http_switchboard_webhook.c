@@ -178,11 +178,16 @@ ngx_http_switchboard_verified(ngx_http_request_t *r,
     }
 
     if (ctx->channel == SB_CH_SMS) {
-        /* Twilio signs the decoded fields: a body that is not a form
-         * cannot carry a good signature */
+        /* Twilio signs the decoded fields: they must be read first */
         pairs = sb_form_parse((char *) body->data, body->len, &res);
+        if (pairs == NULL) {
+            ngx_http_finalize_request(r,
+                                      ngx_http_switchboard_result(r, &res));
+            sb_result_free(&res);
+            return NULL;
+        }
         url = ngx_http_switchboard_twilio_url(r, lcf);
-        bad = pairs == NULL || url == NULL
+        bad = url == NULL
               || sb_twilio_signature_ok((char *) sig->data, sig->len,
                                         lcf->webhook_secret.data,
                                         lcf->webhook_secret.len, url, pairs)

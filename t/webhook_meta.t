@@ -1,4 +1,5 @@
-# Meta webhooks (R1, R20, R21, R26): WhatsApp, Messenger and Instagram as
+# Meta webhooks (R1, R20, R21, R26): WhatsApp, Messenger, Instagram and
+# Facebook Page comments as
 # Meta sends them: the verification handshake, X-Hub-Signature-256 over
 # the raw body, batches, receipts and echoes that create nothing, media
 # references, and deliveries retried (or raced) that are stored once.
@@ -15,7 +16,7 @@ my $t = SbTest->new(server => join "\n        ", map {
     "location = /webhooks/$_ { switchboard_webhook $_; "
     . "switchboard_webhook_secret $secret; switchboard_verify_token vt-42; "
     . "client_max_body_size 64k; }"
-} qw(whatsapp messenger instagram))->start;
+} qw(whatsapp messenger instagram facebook))->start;
 $t->{track} = 1;
 
 $t->add_agent('ann', capacity => { messaging => 10 });
@@ -178,6 +179,75 @@ refused(hook('whatsapp', substr($good, 0, 40)), 400, 'malformed_json',
 refused(hook('whatsapp', 'hello=world'), 400, 'malformed_json', 'not JSON');
 refused(hook('whatsapp', '{"object":"page","entry":[]}'), 400,
         'unexpected_payload', 'another product\'s payload');
+# --- Facebook Page comments --------------------------------------------------------
+sub feed {
+    my (@changes) = @_;
+    return $SbTest::JSON->encode({ object => 'page', entry => [
+        map { { id => 'PAGE9', time => 1763780000, changes => [$_] } } @changes ] });
+}
+sub comment {
+    my ($id, $from, $text, %o) = @_;
+    return { field => 'feed', value => { item => 'comment', verb => 'add',
+        comment_id => $id, post_id => 'PAGE9_100', parent_id => 'PAGE9_100',
+        from => { id => $from, name => 'Léa' }, message => $text,
+        created_time => 1763780000, %o } };
+}
+$r = $t->get('/webhooks/facebook?hub.mode=subscribe&hub.verify_token=vt-42'
+             . '&hub.challenge=77', undef);
+is($r->{body}, '77', 'Facebook: the handshake');
+$r = hook('facebook', feed(comment('100_1', '55', 'Is it in stock?'),
+                           comment('100_2', '56', 'And in blue?')));
+is($r->{json}{stored}, 2, 'Facebook: a batch of two comments, two stored');
+my ($fb) = grep { $_->{visitor} eq 'PAGE9:55' }
+           @{ $t->get('/admin/conversations', $t->admin)->{json}{conversations} };
+ok($fb && $fb->{channel} eq 'facebook', 'Facebook: keyed by Page and commenter');
+my $fev = $t->events('ann', $cursor, 2);
+ok((grep { ($_->{conversation} // '') eq $fb->{id} } @{ $fev->{events} }),
+   'Facebook: the comment reaches the agent\'s poll');
+$t->{before} = $t->dump_store;
+$r = hook('facebook', feed(comment('100_3', 'PAGE9', 'our own answer'),
+                           comment('100_1', '55', 'edited', verb => 'edited'),
+                           comment('100_1', '55', '', verb => 'remove'),
+                           { field => 'feed', value => { item => 'reaction',
+                             verb => 'add', from => { id => '55' } } }));
+is($r->{json}{ignored}, 4, 'Facebook: the Page\'s own comment, edits, removals '
+   . 'and reactions are not visitor messages');
+is($t->dump_store, $t->{before}, 'Facebook: and create nothing');
+$r = hook('facebook', feed(comment('100_1', '55', 'Is it in stock?')));
+is($r->{json}{duplicates}, 1, 'R21: Facebook: a redelivered comment is stored once');
+$r = hook('messenger', feed(comment('100_4', '57', 'through the Page URL')));
+is($r->{json}{stored}, 1, 'a Page\'s feed also comes through the messenger '
+   . 'location (Meta has one callback URL per app)');
+my $fbgood = feed(comment('100_5', '58', 'sign me'));
+(my $fbspaced = $fbgood) =~ s/,/, /g;
+refused(hook('facebook', $fbgood, sig => undef), 401, 'missing_signature',
+        'Facebook: no signature');
+refused(hook('facebook', $fbgood, sig => 'sha256=' . ('0' x 64)), 403,
+        'bad_signature', 'Facebook: a wrong signature');
+refused(hook('facebook', $fbspaced, sig => sign($fbgood)), 403, 'bad_signature',
+        'Facebook: a signature over a re-serialised body');
+refused(hook('facebook', substr($fbgood, 0, 30)), 400, 'malformed_json',
+        'Facebook: a truncated body');
+refused(hook('facebook', 'a=b'), 400, 'malformed_json', 'Facebook: not JSON');
+refused(hook('facebook', feed(comment('100_6', '59', 'x' x 70000))), 413,
+        'body_too_large', 'Facebook: a huge body');
+
+for my $ch (qw(messenger instagram)) {
+    my $good = messaging($ch eq 'instagram' ? 'instagram' : 'page',
+        { sender => { id => 'S1' }, recipient => { id => 'PAGE9' },
+          message => { mid => "m_$ch", text => 'sign me' } });
+    (my $spaced = $good) =~ s/,/, /g;
+    refused(hook($ch, $good, sig => undef), 401, 'missing_signature',
+            "$ch: no signature");
+    refused(hook($ch, $good, sig => 'sha256=' . ('f' x 64)), 403,
+            'bad_signature', "$ch: a wrong signature");
+    refused(hook($ch, $spaced, sig => sign($good)), 403, 'bad_signature',
+            "$ch: a signature over a re-serialised body");
+    refused(hook($ch, substr($good, 0, 30)), 400, 'malformed_json',
+            "$ch: a truncated body");
+    refused(hook($ch, 'x' x 70000), 413, 'body_too_large', "$ch: a huge body");
+}
+
 my $huge = wa_payload(wa_text('33699', 'wamid.HUGE', 'x' x 70000));
 refused(hook('whatsapp', $huge), 413, 'body_too_large', 'a huge body');
 is($t->request('PUT', '/webhooks/whatsapp', body => '{}')->{status}, 405,
