@@ -51,6 +51,21 @@ for my $case (@bad) {
     like($out, qr{nginx\.conf:\d+}, '... with file and line');
 }
 
+# every example in conf/ is a valid server {} include (provider hosts are
+# swapped for a local address: nginx resolves proxy_pass hosts at load)
+for my $example (glob "$SbTest::ROOT/conf/*-*.conf") {
+    my $t = SbTest->new;
+    open my $fh, '<', $example or die "$example: $!";
+    (my $text = do { local $/; <$fh> }) =~ s{proxy_pass https://[a-z.]+;}
+                                            {proxy_pass http://127.0.0.1:9;}g;
+    $t->write_file('example.conf', $text);
+    $t->{server} = "include $t->{prefix}/example.conf;";
+    $t->write_conf;
+    my ($code, $out) = $t->test_conf;
+    is($code, 0, "conf/" . ($example =~ s{.*/}{}r) . " passes nginx -t")
+        or diag $out;
+}
+
 for my $store ('switchboard_store PREFIX/s size=1k;',
                'switchboard_store PREFIX/s sync=maybe;')
 {

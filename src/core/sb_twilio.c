@@ -245,7 +245,7 @@ sb_twilio_parse(json_t *pairs, int *ignored, sb_result_t *err)
     const char  *sid = sb_field(pairs, "MessageSid");
     const char  *from = sb_field(pairs, "From"), *to = sb_field(pairs, "To");
     const char  *status = sb_field(pairs, "MessageStatus"), *url;
-    char         name[32], visitor[2 * SB_ID_MAX + 2];
+    char         name[48], visitor[2 * SB_ID_MAX + 2];
     long         i, nmedia;
 
     *ignored = 0;

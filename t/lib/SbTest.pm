@@ -23,7 +23,7 @@ our $JSON = JSON::PP->new->canonical->utf8;
 binmode Test::More->builder->$_, ':encoding(UTF-8)'
   for qw(output failure_output todo_output);
 
-my $ROOT = abs_path(dirname(abs_path(__FILE__)) . '/../..');
+our $ROOT = abs_path(dirname(abs_path(__FILE__)) . '/../..');
 
 sub free_port {
     my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
@@ -139,7 +139,7 @@ sub wait_port {
 sub master_pid {
     my ($self) = @_;
     open my $fh, '<', "$self->{prefix}/logs/nginx.pid" or return;
-    my $pid = <$fh>;
+    my $pid = <$fh> // return;      # empty while nginx writes it
     chomp $pid;
     return $pid;
 }
