@@ -13,6 +13,10 @@ static char *ngx_http_switchboard_store_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_jwt_secret(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_webhook_secret(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_read_secret(ngx_conf_t *cf,
+    ngx_str_t *name, ssize_t min, ngx_str_t *out);
 static char *ngx_http_switchboard_slot_class(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_api(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -166,7 +170,7 @@ static ngx_command_t  ngx_http_switchboard_commands[] = {
 
     { ngx_string("switchboard_webhook_secret"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_switchboard_webhook_secret,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_switchboard_loc_conf_t, webhook_secret),
       NULL },
@@ -646,17 +650,49 @@ ngx_http_switchboard_jwt_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
     ngx_http_switchboard_main_conf_t  *mcf = conf;
-    ngx_str_t                         *value, path;
-    ngx_file_t                         file;
-    ngx_file_info_t                    fi;
-    ssize_t                            n;
-    u_char                            *p;
+    ngx_str_t                         *value = cf->args->elts;
 
     if (mcf->jwt_secret.len) {
         return "is duplicate";
     }
-    value = cf->args->elts;
-    path = value[1];
+    return ngx_http_switchboard_read_secret(cf, &value[1], 16,
+                                            &mcf->jwt_secret);
+}
+
+
+/* switchboard_webhook_secret VALUE | file:PATH (kept out of nginx.conf) */
+static char *
+ngx_http_switchboard_webhook_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_loc_conf_t  *lcf = conf;
+    ngx_str_t                        *value = cf->args->elts, path;
+
+    if (lcf->webhook_secret.data) {
+        return "is duplicate";
+    }
+    if (value[1].len > 5 && ngx_strncmp(value[1].data, "file:", 5) == 0) {
+        path.data = value[1].data + 5;
+        path.len = value[1].len - 5;
+        return ngx_http_switchboard_read_secret(cf, &path, 1,
+                                                &lcf->webhook_secret);
+    }
+    lcf->webhook_secret = value[1];
+    return NGX_CONF_OK;
+}
+
+
+/* A key from a file (relative to the prefix), its trailing newline cut. */
+static char *
+ngx_http_switchboard_read_secret(ngx_conf_t *cf, ngx_str_t *name,
+    ssize_t min, ngx_str_t *out)
+{
+    ngx_str_t        path = *name;
+    ngx_file_t       file;
+    ngx_file_info_t  fi;
+    ssize_t          n;
+    u_char          *p;
+
     if (ngx_conf_full_name(cf->cycle, &path, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
@@ -695,14 +731,14 @@ ngx_http_switchboard_jwt_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r')) {
         n--;
     }
-    if (n < 16) {
+    if (n < min) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "secret in \"%V\" is shorter than 16 bytes",
-                           &path);
+                           "secret in \"%V\" is shorter than %z bytes",
+                           &path, min);
         return NGX_CONF_ERROR;
     }
-    mcf->jwt_secret.data = p;
-    mcf->jwt_secret.len = (size_t) n;
+    out->data = p;
+    out->len = (size_t) n;
 
     return NGX_CONF_OK;
 }

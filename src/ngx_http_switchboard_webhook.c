@@ -244,6 +244,9 @@ ngx_http_switchboard_webhook_body(ngx_http_request_t *r)
     if (payload == NULL) {
         return;
     }
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "switchboard webhook: %d events not for us (echoes, "
+                   "receipts, other types)", ignored);
 
     if (json_array_size(json_object_get(payload, "messages")) == 0
         && json_array_size(json_object_get(payload, "statuses")) == 0)

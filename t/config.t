@@ -91,6 +91,9 @@ for my $case (
       qr/needs a location URI starting with "\/"/ ],
     [ 'switchboard_deliver sms /a; switchboard_deliver sms /b;',
       qr/is duplicate for this channel/ ],
+    [ 'location = /w { switchboard_webhook sms; '
+      . 'switchboard_webhook_secret file:missing.secret; }',
+      qr/open\(\) ".*missing.secret" failed/ ],
     [ 'location /x { switchboard_deliver sms /a; }',
       qr/"switchboard_deliver" directive is not allowed here/ ],
 ) {

@@ -14,9 +14,13 @@ use SbTest;
 my $secret = 'meta-app-secret-0123456789';
 my $t = SbTest->new(server => join "\n        ", map {
     "location = /webhooks/$_ { switchboard_webhook $_; "
-    . "switchboard_webhook_secret $secret; switchboard_verify_token vt-42; "
-    . "client_max_body_size 64k; }"
-} qw(whatsapp messenger instagram facebook))->start;
+    # Instagram's secret comes from a file (the file: form)
+    . "switchboard_webhook_secret "
+    . ($_ eq 'instagram' ? 'file:meta.secret' : $secret) . '; '
+    . "switchboard_verify_token vt-42; client_max_body_size 64k; }"
+} qw(whatsapp messenger instagram facebook));
+$t->write_file('meta.secret', "$secret\n");
+$t->start;
 $t->{track} = 1;
 
 $t->add_agent('ann', capacity => { messaging => 10 });
@@ -108,6 +112,12 @@ is($r->{json}{stored}, 4, 'a batch of 2 entries x 2 messages: 4 stored');
 is(scalar(grep { $_->{visitor} =~ /^1055:4470/ }
           @{ $t->get('/admin/conversations', $t->admin)->{json}
              {conversations} }), 2, 'two visitors, two conversations');
+
+# --- a body nginx spools to a temp file is verified and read whole ---------------
+$r = hook('whatsapp', wa_payload(wa_text('33655', 'wamid.BIG',
+                                         'long ' x 6000)));
+is($r->{status}, 200, 'R20: a 30 KB body (in a temp file) is verified');
+is($r->{json}{stored}, 1, 'and stored (its text cut at switchboard_max_text)');
 
 # --- media-only ------------------------------------------------------------------
 $r = hook('whatsapp', wa_payload({ from => '33611', id => 'wamid.IMG',
