@@ -71,6 +71,10 @@ is($t->get('/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=nope'
    'R20: a wrong verify token is 403');
 is($t->get('/webhooks/messenger?hub.challenge=1', undef)->{status}, 403,
    'R20: a handshake without mode and token is 403');
+for my $ch (qw(messenger instagram)) {
+    is($t->get("/webhooks/$ch?hub.mode=subscribe&hub.verify_token=vt-42"
+               . '&hub.challenge=99', undef)->{body}, '99', "$ch: the handshake");
+}
 
 # --- WhatsApp: one message reaches the agent ------------------------------------
 my $body = wa_payload(wa_text('33611', 'wamid.A1', 'Bonjour 👋'));
@@ -167,6 +171,21 @@ $r = hook('instagram', messaging('instagram',
     { sender => { id => 'IGSID1' }, recipient => { id => 'PAGE9' },
       message => { mid => 'ig_1', text => 'from instagram' } }));
 is($r->{json}{stored}, 1, 'Instagram: stored');
+$r = hook('messenger', messaging('page',
+    map { { sender => { id => "PSID$_" }, recipient => { id => 'PAGE9' },
+            message => { mid => "m_b$_", text => "batch $_" } } } 6 .. 8));
+is($r->{json}{stored}, 3, 'Messenger: a batch of three events, three stored');
+my %on_poll;
+$t->wait_for(sub {
+    my $e = $t->events('ann', $cursor, 0.3);
+    $cursor = $e->{cursor};
+    $on_poll{"$_->{channel}:$_->{visitor}"}++
+        for grep { $_->{type} eq 'conversation.assigned' } @{ $e->{events} };
+    return keys(%on_poll) >= 5;
+}, 5);
+ok($on_poll{$_}, "R1: $_ reached the agent's poll")
+    for qw(messenger:PAGE9:PSID5 instagram:PAGE9:IGSID1 messenger:PAGE9:PSID6
+           messenger:PAGE9:PSID8);
 refused(hook('instagram', messaging('page',
     { sender => { id => 'X' }, message => { mid => 'x', text => 'x' } })),
     400, 'unexpected_payload', 'Instagram endpoint with a page payload');

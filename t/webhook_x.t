@@ -69,6 +69,11 @@ is($t->conv($as->{conversation})->{thread}[0]{text}, 'Fish & chips <3 🐟',
 
 $r = hook(payload(dm('E1', 'V77', 'Fish &amp; chips &lt;3 🐟')));
 is($r->{json}{duplicates}, 1, 'R21: a redelivery is not stored again');
+$r = hook(payload(map { dm("E3$_", "V8$_", "batch $_") } 1 .. 3));
+is($r->{json}{stored}, 3, 'a batch of three DMs from three visitors: three stored');
+is(scalar(grep { $_->{visitor} =~ /^ACC1:V8\d$/ }
+          @{ $t->get('/admin/conversations', $t->admin)->{json}{conversations} }),
+   3, 'three conversations');
 
 my $good = payload(dm('E9', 'V78', 'nope'));
 refused(hook($good, sig => undef), 401, 'missing_signature', 'no signature');
