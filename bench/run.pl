@@ -31,6 +31,10 @@ my $t = SbTest->new(
                   'location = /nchan/sub { nchan_subscriber; '
                   . 'nchan_channel_id bench; }') : ()),
 );
+# signed WhatsApp webhooks, each a distinct message (R20, R21)
+my $meta_secret = 'bench-meta-app-secret';
+$t->{server} .= "\nlocation = /webhooks/whatsapp { switchboard_webhook "
+              . "whatsapp; switchboard_webhook_secret $meta_secret; }";
 # durable store: sync=on (the default), a map large enough for the run
 $t->{store} = "switchboard_store $t->{prefix}/store size=4g sync=" . ($ENV{BENCH_SYNC} // "on") . ";";
 (my $conf = $t->conf_text) =~ s/^load_module/$nchan\nload_module/m;
@@ -54,6 +58,44 @@ request = function()
     { ["Authorization"] = "Bearer " .. tok,
       ["Content-Type"] = "application/json" },
     '{"text":"Hello, where is my order? 📦"}')
+end
+LUA
+close $fh;
+
+# pre-signed webhook bodies, each thread walking its own half (distinct
+# message ids: the dedupe path would be cheaper and flatter the figure)
+use Digest::SHA qw(hmac_sha256_hex);
+my $hooks = $ENV{BENCH_WEBHOOKS} // 100000;
+my $hook_lua = "$t->{prefix}/webhook.lua";
+open $fh, '>', $hook_lua or die;
+# Lua caps the constants of one function: the table is filled by chunks
+print $fh "local hooks = {}\n";
+for my $i (1 .. $hooks) {
+    print $fh ";(function() local h = hooks\n" if $i % 10000 == 1;
+    my $body = '{"object":"whatsapp_business_account","entry":[{"id":"W",'
+      . '"changes":[{"field":"messages","value":{"messaging_product":'
+      . '"whatsapp","metadata":{"phone_number_id":"1055"},"messages":[{'
+      . '"from":"' . (33600000 + $i % $visitors) . '","id":"wamid.B' . $i
+      . '","timestamp":"1763780000","type":"text","text":{"body":'
+      . '"Hello, where is my order?"}}]}}]}]}';
+    (my $lua_body = $body) =~ s/"/\\"/g;
+    print $fh "h[#h+1] = {\"$lua_body\",\"sha256=",
+              hmac_sha256_hex($body, $meta_secret), "\"}\n";
+    print $fh "end)()\n" if $i % 10000 == 0 || $i == $hooks;
+}
+print $fh <<'LUA';
+local n = 0
+local threads = 0
+setup = function(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+request = function()
+  local k = (n * 2 + id) % #hooks + 1
+  n = n + 1
+  return wrk.format("POST", "/webhooks/whatsapp",
+    { ["X-Hub-Signature-256"] = hooks[k][2],
+      ["Content-Type"] = "application/json" }, hooks[k][1])
 end
 LUA
 close $fh;
@@ -112,8 +154,13 @@ my $rpub = $nchan ? wrk('Nchan publish (memory)', '/nchan/pub',
 my $rsb = wrk("Switchboard POST /visitor/messages ($visitors visitors)",
               '/visitor/messages', $lua);
 
+my $rwh = wrk('Switchboard signed WhatsApp webhook', '/webhooks/whatsapp',
+              $hook_lua);
+
 printf "\nSwitchboard / return 204: %.2f\n", $rsb / ($r204 || 1);
 printf "Switchboard / Nchan publish: %.2f\n", $rsb / $rpub if $rpub;
+printf "webhook / return 204: %.2f\n", $rwh / ($r204 || 1);
+printf "webhook / Nchan publish: %.2f\n", $rwh / $rpub if $rpub;
 
 $t->stop;
 
