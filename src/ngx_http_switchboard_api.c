@@ -201,7 +201,6 @@ ngx_http_switchboard_read(ngx_http_request_t *r,
 {
     sb_result_t  res = { 0, NULL };
     MDB_txn     *txn;
-    ngx_int_t    rc;
     int          err;
 
     txn = ngx_http_switchboard_read_begin(r->connection->log);
@@ -213,9 +212,7 @@ ngx_http_switchboard_read(ngx_http_request_t *r,
     if (err) {
         sb_result_error(&res, 500, "store_error", "%s", mdb_strerror(err));
     }
-    rc = ngx_http_switchboard_result(r, &res);
-    sb_result_free(&res);
-    return rc;
+    return ngx_http_switchboard_result(r, &res);
 }
 
 
@@ -548,7 +545,7 @@ ngx_http_switchboard_admin_api(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *p)
 {
     sb_result_t  res = { 0, NULL };
-    ngx_int_t    rc, agents;
+    ngx_int_t    agents;
 
     if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "ledger")) {
         if (r->method != NGX_HTTP_GET) {
@@ -581,9 +578,7 @@ ngx_http_switchboard_admin_api(ngx_http_request_t *r,
         if (ngx_http_switchboard_list_filter(r, &ctx->filter, &res)
             != NGX_OK)
         {
-            rc = ngx_http_switchboard_result(r, &res);
-            sb_result_free(&res);
-            return rc;
+            return ngx_http_switchboard_result(r, &res);
         }
         return ngx_http_switchboard_read(r, ctx,
                                        ngx_http_switchboard_q_conversations);
@@ -605,9 +600,7 @@ ngx_http_switchboard_admin_api(ngx_http_request_t *r,
                                              ngx_http_switchboard_q_canned);
         }
         sb_query_capabilities(&ngx_http_switchboard_main(r)->core, &res);
-        rc = ngx_http_switchboard_result(r, &res);
-        sb_result_free(&res);
-        return rc;
+        return ngx_http_switchboard_result(r, &res);
     }
 
     /* blocks/{channel}/{visitor}: R11's unblock */

@@ -109,7 +109,6 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
     MDB_txn                           *txn;
     u_char                             key[3 * SB_ID_MAX + 32];
     size_t                             len;
-    ngx_int_t                          rc;
     int                                found;
 
     txn = ngx_http_switchboard_read_begin(r->connection->log);
@@ -121,9 +120,7 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
     ngx_http_switchboard_read_end();
 
     if (found == 0) {
-        rc = ngx_http_switchboard_result(r, &res);
-        sb_result_free(&res);
-        return rc;
+        return ngx_http_switchboard_result(r, &res);
     }
     if (found != MDB_NOTFOUND) {
         return ngx_http_switchboard_error(r, 500, "store_error",

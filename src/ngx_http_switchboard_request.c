@@ -70,38 +70,41 @@ ngx_http_switchboard_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *message)
 {
     sb_result_t  res = { 0, NULL };
-    ngx_int_t    rc;
 
     sb_result_error(&res, (int) status, code, "%s", message);
-    rc = ngx_http_switchboard_result(r, &res);
-    sb_result_free(&res);
-    return rc;
+    return ngx_http_switchboard_result(r, &res);
 }
 
 
+/* Sends a core answer and frees its body: every caller is done with it. */
 ngx_int_t
 ngx_http_switchboard_result(ngx_http_request_t *r, sb_result_t *res)
 {
     ngx_http_switchboard_loc_conf_t  *lcf;
+    ngx_int_t                         rc;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
 
     if (res->status == 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
 
-    /* Twilio reads an empty TwiML document as "nothing to send back" */
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
-    if (res->status == 200 && lcf->kind == NGX_HTTP_SWITCHBOARD_WEBHOOK
-        && lcf->channel == SB_CH_SMS)
+    } else if (res->status == 200
+               && lcf->kind == NGX_HTTP_SWITCHBOARD_WEBHOOK
+               && lcf->channel == SB_CH_SMS)
     {
-        return ngx_http_switchboard_respond_as(r, 200, "text/xml",
-                                               "<Response/>");
+        /* Twilio reads an empty TwiML document as "nothing to send back" */
+        rc = ngx_http_switchboard_respond_as(r, 200, "text/xml",
+                                             "<Response/>");
+    } else {
+        if (res->status == 507 || res->status == 500) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "switchboard: store failure: %s", res->body);
+        }
+        rc = ngx_http_switchboard_respond(r, (ngx_uint_t) res->status,
+                                          res->body);
     }
-    if (res->status == 507 || res->status == 500) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "switchboard: store failure: %s", res->body);
-    }
-    return ngx_http_switchboard_respond(r, (ngx_uint_t) res->status,
-                                        res->body);
+    sb_result_free(res);
+    return rc;
 }
 
 

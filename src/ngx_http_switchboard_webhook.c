@@ -183,7 +183,6 @@ ngx_http_switchboard_verified(ngx_http_request_t *r,
         if (pairs == NULL) {
             ngx_http_finalize_request(r,
                                       ngx_http_switchboard_result(r, &res));
-            sb_result_free(&res);
             return NULL;
         }
         url = ngx_http_switchboard_twilio_url(r, lcf);
@@ -217,7 +216,6 @@ ngx_http_switchboard_verified(ngx_http_request_t *r,
     json_decref(pairs);
     if (payload == NULL) {
         ngx_http_finalize_request(r, ngx_http_switchboard_result(r, &res));
-        sb_result_free(&res);
     }
     return payload;
 }
@@ -259,7 +257,6 @@ ngx_http_switchboard_webhook_body(ngx_http_request_t *r)
                                            "status_changes", 0,
                                            "ignored", ignored));
         ngx_http_finalize_request(r, ngx_http_switchboard_result(r, &res));
-        sb_result_free(&res);
         return;
     }
 
