@@ -201,7 +201,7 @@ sb_cmd_free(sb_cmd_t *cmd)
 }
 
 
-static int
+int
 sb_idem_key(sb_ctx_t *cx, sb_key_t *k, const char *scope, const char *a,
     const char *b, const char *idem)
 {
@@ -229,9 +229,7 @@ sb_idem_replay(sb_ctx_t *cx, sb_key_t *k, const char *wrap,
         return rc;
     }
     conv = sb_get_str(ref, "conversation");
-    sb_key_init(&mk, cx->tenant);
-    sb_key_str(&mk, conv);
-    sb_key_u64(&mk, (uint64_t) sb_get_int(ref, "seq"));
+    sb_msg_key(&mk, cx->tenant, conv, (uint64_t) sb_get_int(ref, "seq"));
     rc = sb_rec_get(cx->txn, cx->st->db[SB_DB_MSG], &mk, &msg);
     if (rc == 0) {
         sb_result_set(res, 200,
@@ -244,7 +242,7 @@ sb_idem_replay(sb_ctx_t *cx, sb_key_t *k, const char *wrap,
 }
 
 
-static int
+int
 sb_idem_store(sb_ctx_t *cx, sb_key_t *k, json_t *conv, json_t *msg)
 {
     json_t  *ref;

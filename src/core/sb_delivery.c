@@ -76,15 +76,6 @@ sb_delivery_schedule(sb_ctx_t *cx, json_t *conv, json_t *msg)
 }
 
 
-static void
-sb_msg_key(sb_ctx_t *cx, sb_key_t *k, const char *conv, uint64_t seq)
-{
-    sb_key_init(k, cx->tenant);
-    sb_key_str(k, conv);
-    sb_key_u64(k, seq);
-}
-
-
 /* An owner's event about one outbound message: its delivery moved. */
 static int
 sb_delivery_event(sb_ctx_t *cx, const char *conv, json_t *msg,
@@ -117,7 +108,7 @@ sb_delivery_claim(sb_ctx_t *cx, json_t *conv, const char *kind)
     int64_t      attempt;
     int          rc;
 
-    sb_msg_key(cx, &k, sb_get_str(conv, "id"), seq);
+    sb_msg_key(&k, cx->tenant, sb_get_str(conv, "id"), seq);
     rc = sb_rec_get(cx->txn, cx->st->db[SB_DB_MSG], &k, &msg);
     if (rc) {
         return rc == MDB_NOTFOUND ? sb_conv_save(cx, conv) : rc;
@@ -177,15 +168,12 @@ sb_backoff(const sb_config_t *cfg, int64_t attempts)
 }
 
 
+/* Our sends' provider ids live with the idempotency keys (R21 window):
+ * scope "sent", the channel, and the id, pointing at the message. */
 static int
 sb_sent_key(sb_ctx_t *cx, sb_key_t *k, const char *channel, const char *id)
 {
-    sb_key_init(k, cx->tenant);
-    sb_key_str(k, "sent");
-    sb_key_str(k, channel);
-    sb_key_str(k, "");
-    sb_key_str(k, id);
-    return k->overflow;
+    return sb_idem_key(cx, k, "sent", channel, "", id);
 }
 
 
@@ -198,7 +186,7 @@ sb_sent_key(sb_ctx_t *cx, sb_key_t *k, const char *channel, const char *id)
 int
 sb_apply_delivered(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
 {
-    json_t      *conv, *msg = NULL, *delivery, *ref;
+    json_t      *conv, *msg = NULL, *delivery;
     sb_key_t     k, sk;
     const char  *outcome = sb_get_str(cmd->body, "outcome");
     const char  *pid = sb_get_str(cmd->body, "provider_id");
@@ -213,7 +201,7 @@ sb_apply_delivered(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     if (rc) {
         return rc == MDB_NOTFOUND ? 0 : rc;
     }
-    sb_msg_key(cx, &k, cmd->target, seq);
+    sb_msg_key(&k, cx->tenant, cmd->target, seq);
     rc = sb_rec_get(cx->txn, cx->st->db[SB_DB_MSG], &k, &msg);
     delivery = json_object_get(msg, "delivery");
     attempts = sb_get_int(delivery, "attempts");
@@ -252,11 +240,7 @@ sb_apply_delivered(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         if (rc == 0 && pid && sb_sent_key(cx, &sk, sb_get_str(conv,
                                           "channel"), pid) == 0)
         {
-            ref = json_pack("{s:s,s:I,s:I}", "conversation", cmd->target,
-                            "seq", (json_int_t) seq, "at",
-                            (json_int_t) cx->now);
-            rc = sb_rec_put(cx->txn, cx->st->db[SB_DB_IDEM], &sk, ref);
-            json_decref(ref);
+            rc = sb_idem_store(cx, &sk, conv, msg);
         }
         if (rc == 0) {
             rc = sb_delivery_event(cx, cmd->target, msg, "message.status");
@@ -304,7 +288,7 @@ sb_status_move(sb_ctx_t *cx, const char *conv, uint64_t seq,
     char         at[32];
     int          to = sb_status_rank(status), from, rc;
 
-    sb_msg_key(cx, &k, conv, seq);
+    sb_msg_key(&k, cx->tenant, conv, seq);
     rc = sb_rec_get(cx->txn, cx->st->db[SB_DB_MSG], &k, &msg);
     if (rc) {
         return rc == MDB_NOTFOUND ? 0 : rc;
@@ -372,7 +356,7 @@ sb_status_watermark(sb_ctx_t *cx, json_t *st, int *moved)
 
     /* newest first; the first message already read ends the walk */
     for (seq--; seq > 0; seq--) {
-        sb_msg_key(cx, &k, conv, (uint64_t) seq);
+        sb_msg_key(&k, cx->tenant, conv, (uint64_t) seq);
         rc = sb_rec_get(cx->txn, cx->st->db[SB_DB_MSG], &k, &msg);
         if (rc) {
             return rc;

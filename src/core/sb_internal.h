@@ -57,6 +57,8 @@ int sb_agent_capacity(const sb_config_t *cfg, json_t *agent, int k);
 int sb_agent_used(const sb_config_t *cfg, json_t *agent, int k);
 int sb_agent_present(const sb_config_t *cfg, json_t *agent, int64_t now);
 int sb_agent_available(const sb_config_t *cfg, json_t *agent, int k);
+void sb_msg_key(sb_key_t *k, const char *tenant, const char *conv,
+    uint64_t seq);
 int sb_thread_append(sb_ctx_t *cx, json_t *conv, const char *kind,
     const char *author, const char *text, const char *event, json_t **out);
 int sb_thread_append_ex(sb_ctx_t *cx, json_t *conv, const char *kind,
@@ -125,6 +127,11 @@ int sb_held_conversation(sb_ctx_t *cx, sb_cmd_t *cmd, json_t **out,
     sb_result_t *res);
 int sb_load_actor(sb_ctx_t *cx, sb_cmd_t *cmd, json_t **agent,
     sb_result_t *res);
+
+/* idempotency rows (R21): a key names a stored message */
+int sb_idem_key(sb_ctx_t *cx, sb_key_t *k, const char *scope, const char *a,
+    const char *b, const char *idem);
+int sb_idem_store(sb_ctx_t *cx, sb_key_t *k, json_t *conv, json_t *msg);
 
 /* webhooks (R20, R21) */
 int sb_apply_visitor_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);

@@ -172,6 +172,16 @@ sb_thread_append(sb_ctx_t *cx, json_t *conv, const char *kind,
 }
 
 
+/* A thread entry's key: tenant, conversation, be64(seq). */
+void
+sb_msg_key(sb_key_t *k, const char *tenant, const char *conv, uint64_t seq)
+{
+    sb_key_init(k, tenant);
+    sb_key_str(k, conv);
+    sb_key_u64(k, seq);
+}
+
+
 /* Appends one entry to a conversation's thread (R17); extra fields (a
  * canned id, an attachment) are merged into it. */
 int
@@ -197,9 +207,7 @@ sb_thread_append_ex(sb_ctx_t *cx, json_t *conv, const char *kind,
         json_object_update(msg, extra);
     }
 
-    sb_key_init(&k, cx->tenant);
-    sb_key_str(&k, sb_get_str(conv, "id"));
-    sb_key_u64(&k, seq);
+    sb_msg_key(&k, cx->tenant, sb_get_str(conv, "id"), seq);
     rc = sb_rec_put(cx->txn, cx->st->db[SB_DB_MSG], &k, msg);
 
     if (rc == 0 && out) {
