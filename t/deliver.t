@@ -35,7 +35,8 @@ my $server = join "\n        ",
            . "proxy_pass http://127.0.0.1:$fp; "
            . "proxy_set_header Authorization \"Bearer token-$_\"; }" }
      keys %route);
-my $http = 'switchboard_deliver_backoff 1s; switchboard_deliver_attempts 3;';
+my $http = 'switchboard_deliver_backoff 1s; switchboard_deliver_attempts 3; '
+         . 'switchboard_max_text 16k;';
 my $t = SbTest->new(server => $server, http => $http,
                     presence => '60s')->start;
 $t->add_agent('ann', capacity => { messaging => 20 });
@@ -144,6 +145,16 @@ is($r->{status}, 200, 'R21: a replayed Idempotency-Key answers 200');
 is($r->{json}{message}{delivery}{state}, 'sent', 'with the state it reached');
 is(scalar(provider_got()), 2, 'R21: and the provider got it once');
 
+# --- an attachment travels as its link after the text (the text whole) ---------
+my $long = 'ü' x 4090;
+$r = $t->post("/agent/conversations/$wa/messages", $t->agent('ann'),
+              { text => $long, attachment => { url => 'https://x.test/invoice.pdf',
+                                               name => 'invoice.pdf' } });
+settled($wa, $r->{json}{message}{seq}, 'sent');
+is($SbTest::JSON->decode((provider_got())[-1]{body})->{text}{body},
+   "$long\nhttps://x.test/invoice.pdf",
+   'R22: an 8180-byte text and its attachment link arrive whole');
+
 # --- text limits per channel (R26) --------------------------------------------
 meta_hook('messenger', { object => 'page', entry => [ { id => 'PAGE9',
     messaging => [ { sender => { id => 'PSID5' }, recipient => { id => 'PAGE9' },
@@ -163,7 +174,7 @@ is($mreq->{path}, '/v19.0/me/messages', 'Messenger: the Send API path');
 is_deeply($SbTest::JSON->decode($mreq->{body}),
           { recipient => { id => 'PSID5' }, messaging_type => 'RESPONSE',
             message => { text => 'é' x 2000 } }, 'Messenger: its shape');
-is($d->{provider_id}, 'm_OUT3', 'Messenger: message_id kept');
+is($d->{provider_id}, 'm_OUT' . scalar(provider_got()), 'Messenger: message_id kept');
 $r = meta_hook('messenger', { object => 'page', entry => [ { id => 'PAGE9',
     messaging => [ { sender => { id => 'PSID5' }, recipient => { id => 'PAGE9' },
                      read => { watermark => 4102444800000 } } ] } ] });

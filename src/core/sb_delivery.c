@@ -100,11 +100,10 @@ int
 sb_delivery_claim(sb_ctx_t *cx, json_t *conv, const char *kind)
 {
     sb_key_t     k;
-    json_t      *msg, *delivery, *job;
+    json_t      *msg, *delivery, *job, *body;
     uint64_t     seq = strtoull(kind + sizeof(SB_DELIVER_PREFIX) - 1, NULL,
                                 10);
-    const char  *text;
-    char         buf[8192];
+    const char  *text, *url;
     int64_t      attempt;
     int          rc;
 
@@ -127,12 +126,10 @@ sb_delivery_claim(sb_ctx_t *cx, json_t *conv, const char *kind)
 
     /* an attachment travels as its link after the text */
     text = sb_get_str(msg, "text") ? sb_get_str(msg, "text") : "";
-    if (sb_get_str(json_object_get(msg, "attachment"), "url")) {
-        snprintf(buf, sizeof(buf), "%s%s%s", text, text[0] ? "\n" : "",
-                 sb_get_str(json_object_get(msg, "attachment"), "url"));
-        text = buf;
-    }
-    job = json_pack("{s:s,s:s,s:I,s:s,s:s?,s:s?,s:s?,s:s,s:I}",
+    url = sb_get_str(json_object_get(msg, "attachment"), "url");
+    body = url ? json_sprintf("%s%s%s", text, text[0] ? "\n" : "", url)
+               : json_string(text);
+    job = json_pack("{s:s,s:s,s:I,s:s,s:s?,s:s?,s:s?,s:o,s:I}",
                     "tenant", cx->tenant,
                     "conversation", sb_get_str(conv, "id"),
                     "seq", (json_int_t) seq,
@@ -140,7 +137,7 @@ sb_delivery_claim(sb_ctx_t *cx, json_t *conv, const char *kind)
                     "account", sb_get_str(conv, "account"),
                     "recipient", sb_get_str(conv, "contact"),
                     "reply_to", sb_get_str(conv, "reply_to"),
-                    "text", text, "attempt", (json_int_t) attempt);
+                    "text", body, "attempt", (json_int_t) attempt);
     json_decref(msg);
     if (job == NULL) {
         return ENOMEM;
