@@ -67,8 +67,7 @@ apply(sb_cmd_t *cmds, size_t n)
         m = n - i < BATCH ? n - i : BATCH;
         for (j = 0; j < m; j++) {
             ptrs[j] = &cmds[i + j];
-            res[j].status = 0;
-            res[j].body = NULL;
+            memset(&res[j], 0, sizeof(sb_result_t));
         }
         if (sb_apply_batch(&st, ptrs, res, m, &moved) != 0) {
             fprintf(stderr, "batch failed: %s\n", res[0].body);
@@ -108,7 +107,7 @@ static const char *
 holder_of(const char *conv)
 {
     static char   who[SB_ID_MAX + 1];
-    sb_result_t   res = { 0, NULL };
+    sb_result_t   res = { 0, NULL, NULL };
     MDB_txn      *txn;
     json_t       *j;
 
@@ -131,7 +130,7 @@ main(int argc, char **argv)
     size_t       n = argc > 2 ? strtoul(argv[2], NULL, 10) : 100000, i;
     int          pending = argc > 3 && strcmp(argv[3], "pending") == 0;
     sb_cmd_t    *cmds = calloc(BATCH + 2 * AGENTS, sizeof(sb_cmd_t));
-    sb_result_t  err = { 0, NULL };
+    sb_result_t  err = { 0, NULL, NULL };
     char         msg[64], id[32], errbuf[128];
     const char  *agent = "{\"name\":\"Bench\",\"capacity\":{\"chat\":100}}";
     const char  *avail = "{\"class\":\"all\",\"available\":true}";

@@ -133,7 +133,7 @@ void ngx_http_switchboard_wake_timers(void);
 ngx_int_t ngx_http_switchboard_timer_init(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_switchboard_timer_rearm(void);
 ngx_int_t ngx_http_switchboard_purge_init(ngx_cycle_t *cycle);
-void ngx_http_switchboard_purge_answered(const char *answer);
+void ngx_http_switchboard_purge_answered(json_t *answer);
 
 /* poll.c */
 ngx_int_t ngx_http_switchboard_poll_init(ngx_cycle_t *cycle);
@@ -146,7 +146,7 @@ void ngx_http_switchboard_poll_wake_all(void);
 ngx_int_t ngx_http_switchboard_handler(ngx_http_request_t *r);
 
 /* deliver.c */
-void ngx_http_switchboard_deliver(const char *answer);
+void ngx_http_switchboard_deliver(json_t *jobs);
 ngx_int_t ngx_http_switchboard_deliver_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 

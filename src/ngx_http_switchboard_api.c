@@ -199,7 +199,7 @@ static ngx_int_t
 ngx_http_switchboard_read(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_query_pt query)
 {
-    sb_result_t  res = { 0, NULL };
+    sb_result_t  res = { 0, NULL, NULL };
     MDB_txn     *txn;
     int          err;
 
@@ -544,7 +544,7 @@ static ngx_int_t
 ngx_http_switchboard_admin_api(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *p)
 {
-    sb_result_t  res = { 0, NULL };
+    sb_result_t  res = { 0, NULL, NULL };
     ngx_int_t    agents;
 
     if (p->n == 1 && ngx_http_switchboard_is(&p->seg[0], "ledger")) {
@@ -680,7 +680,7 @@ ngx_http_switchboard_handler(ngx_http_request_t *r)
     ngx_http_switchboard_loc_conf_t  *lcf;
     ngx_http_switchboard_ctx_t       *ctx;
     ngx_http_switchboard_path_t       path;
-    sb_result_t                       err = { 0, NULL };
+    sb_result_t                       err = { 0, NULL, NULL };
     ngx_int_t                         rc;
     static const char                *roles[] = {
         NULL, "agent", "visitor", "admin"
@@ -731,7 +731,7 @@ ngx_http_switchboard_body_ready(ngx_http_request_t *r)
     ngx_http_switchboard_loc_conf_t   *lcf;
     ngx_http_switchboard_ctx_t        *ctx;
     sb_cmd_t                           cmd;
-    sb_result_t                        err = { 0, NULL };
+    sb_result_t                        err = { 0, NULL, NULL };
     ngx_str_t                          body;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);

@@ -124,8 +124,7 @@ ngx_http_switchboard_flush(ngx_event_t *ev)
         op = ngx_queue_data(q, ngx_http_switchboard_op_t, queue);
         cm->batch[cm->nbatch] = op;
         cm->cmds[cm->nbatch] = &op->cmd;
-        cm->results[cm->nbatch].status = 0;
-        cm->results[cm->nbatch].body = NULL;
+        ngx_memzero(&cm->results[cm->nbatch], sizeof(sb_result_t));
         cm->nbatch++;
     }
 
@@ -169,12 +168,12 @@ ngx_http_switchboard_committed(ngx_event_t *ev)
                 ngx_http_switchboard_result(r, &cm->results[i]));
             ngx_http_run_posted_requests(c);
 
-        } else if (op->cmd.type == SB_CMD_FIRE && cm->results[i].body) {
+        } else if (op->cmd.type == SB_CMD_FIRE && cm->results[i].data) {
             /* R22: deliveries this worker claimed go out now */
-            ngx_http_switchboard_deliver(cm->results[i].body);
+            ngx_http_switchboard_deliver(cm->results[i].data);
 
         } else if (op->cmd.type == SB_CMD_PURGE) {
-            ngx_http_switchboard_purge_answered(cm->results[i].body);
+            ngx_http_switchboard_purge_answered(cm->results[i].data);
         }
         sb_result_free(&cm->results[i]);
         sb_cmd_free(&op->cmd);

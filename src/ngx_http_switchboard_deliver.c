@@ -358,16 +358,14 @@ failed:
 
 /* The jobs a FIRE claimed, each delivered at once. */
 void
-ngx_http_switchboard_deliver(const char *answer)
+ngx_http_switchboard_deliver(json_t *jobs)
 {
-    json_t  *root, *job;
+    json_t  *job;
     size_t   i;
 
-    root = json_loads(answer, 0, NULL);
-    json_array_foreach(json_object_get(root, "deliver"), i, job) {
+    json_array_foreach(jobs, i, job) {
         ngx_http_switchboard_deliver_one(job);
     }
-    json_decref(root);
 }
 
 

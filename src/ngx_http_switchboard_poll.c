@@ -105,7 +105,7 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
     ngx_http_switchboard_main_conf_t  *mcf;
     ngx_http_switchboard_log_t        *log;
     ngx_http_cleanup_t                *cln;
-    sb_result_t                        res = { 0, NULL };
+    sb_result_t                        res = { 0, NULL, NULL };
     MDB_txn                           *txn;
     u_char                             key[3 * SB_ID_MAX + 32];
     size_t                             len;
@@ -203,7 +203,7 @@ ngx_http_switchboard_poll_wake(u_char *key, size_t len)
     ngx_http_switchboard_log_t  *log;
     ngx_http_switchboard_ctx_t  *ctx;
     ngx_queue_t                 *q, *next;
-    sb_result_t                  res = { 0, NULL };
+    sb_result_t                  res = { 0, NULL, NULL };
     MDB_txn                     *txn;
     int                          rc;
 

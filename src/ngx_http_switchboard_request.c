@@ -69,7 +69,7 @@ ngx_int_t
 ngx_http_switchboard_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *message)
 {
-    sb_result_t  res = { 0, NULL };
+    sb_result_t  res = { 0, NULL, NULL };
 
     sb_result_error(&res, (int) status, code, "%s", message);
     return ngx_http_switchboard_result(r, &res);

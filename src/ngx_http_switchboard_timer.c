@@ -108,7 +108,7 @@ ngx_http_switchboard_purge_fire(ngx_event_t *ev)
 
 
 void
-ngx_http_switchboard_purge_answered(const char *answer)
+ngx_http_switchboard_purge_answered(json_t *answer)
 {
     ngx_event_t  *ev = &ngx_http_switchboard_purge_ev;
     int64_t       every = ngx_http_switchboard_store.cfg->dedupe_ms / 4;
@@ -116,7 +116,7 @@ ngx_http_switchboard_purge_answered(const char *answer)
     if (ev->handler == NULL || ngx_exiting || ngx_terminate || ngx_quit) {
         return;
     }
-    if (answer && ngx_strstr(answer, "\"more\":true")) {
+    if (json_is_true(json_object_get(answer, "more"))) {
         ngx_add_timer(ev, 0);
         return;
     }

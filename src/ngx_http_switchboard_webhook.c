@@ -157,7 +157,7 @@ ngx_http_switchboard_verified(ngx_http_request_t *r,
 {
     ngx_http_switchboard_loc_conf_t  *lcf;
     ngx_str_t                        *sig;
-    sb_result_t                       res = { 0, NULL };
+    sb_result_t                       res = { 0, NULL, NULL };
     json_t                           *pairs = NULL, *payload;
     const char                       *name, *url;
     int                               bad;
@@ -227,7 +227,7 @@ ngx_http_switchboard_webhook_body(ngx_http_request_t *r)
     ngx_http_switchboard_loc_conf_t  *lcf;
     ngx_http_switchboard_ctx_t       *ctx;
     ngx_str_t                         body;
-    sb_result_t                       res = { 0, NULL };
+    sb_result_t                       res = { 0, NULL, NULL };
     sb_cmd_t                          cmd;
     json_t                           *payload;
     int                               ignored;

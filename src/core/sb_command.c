@@ -828,6 +828,9 @@ sb_apply_run(sb_store_t *st, sb_cmd_t **cmds, sb_result_t *results,
         return rc;
     }
     for (i = 0; i < n; i++) {
+        /* a re-run after an abort must not keep what the abort produced
+         * (a FIRE's claimed deliveries were never committed) */
+        sb_result_free(&results[i]);
         results[i].status = 500;
         cx.st = st;
         cx.txn = txn;

@@ -73,10 +73,12 @@ typedef struct {
     const sb_config_t  *cfg;
 } sb_store_t;
 
-/* An HTTP-shaped answer: the glue sends it as is. body is malloc'd JSON. */
+/* An HTTP-shaped answer: the glue sends it as is. body is malloc'd JSON;
+ * data is what an internal command (FIRE, PURGE) hands the glue. */
 typedef struct {
-    int    status;
-    char  *body;
+    int      status;
+    char    *body;
+    json_t  *data;
 } sb_result_t;
 
 /* Event logs that moved in a transaction, as "tenant/owner" strings. */

@@ -228,7 +228,8 @@ sb_fire_due(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     if (rc == 0 || rc == MDB_NOTFOUND) {
         rc = 0;
         if (json_array_size(cx->jobs)) {
-            sb_result_set(res, 200, json_pack("{s:O}", "deliver", cx->jobs));
+            res->data = cx->jobs;
+            cx->jobs = NULL;
         }
     }
     json_decref(cx->jobs);

@@ -73,8 +73,9 @@ sb_apply_purge(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         from_len = 0;
     }
     if (rc == 0) {
-        sb_result_set(res, 200, json_pack("{s:i,s:b}", "purged", purged,
-                                          "more", from_len != 0));
+        res->status = 200;
+        res->data = json_pack("{s:i,s:b}", "purged", purged,
+                              "more", from_len != 0);
     }
     return rc;
 }

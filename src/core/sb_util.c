@@ -349,6 +349,8 @@ sb_result_free(sb_result_t *res)
 {
     free(res->body);
     res->body = NULL;
+    json_decref(res->data);
+    res->data = NULL;
 }
 
 

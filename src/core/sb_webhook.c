@@ -465,8 +465,7 @@ sb_apply_webhook(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
         one.text = strndup(text, len);
         one.body = m;
 
-        r.status = 0;
-        r.body = NULL;
+        memset(&r, 0, sizeof(r));
         rc = one.text ? sb_apply_visitor_message(cx, &one, &r) : ENOMEM;
         free(one.text);
         sb_result_free(&r);

@@ -19,7 +19,7 @@ int sb_reply_fits(int channel, const char *text, sb_result_t *res);
 static int
 twilio_ok(const char *sig, const char *url, const char *form)
 {
-    sb_result_t  err = { 0, NULL };
+    sb_result_t  err = { 0, NULL, NULL };
     json_t      *pairs = sb_form_parse(form, strlen(form), &err);
     int          rc;
 
@@ -62,7 +62,7 @@ test_twilio_signature(void)
 static void
 test_form(void)
 {
-    sb_result_t  err = { 0, NULL };
+    sb_result_t  err = { 0, NULL, NULL };
     json_t      *p;
 
     p = sb_form_parse("a=1&b=x+y%21&&c", 15, &err);
@@ -133,7 +133,7 @@ test_send_shapes(void)
 static void
 test_text_limits(void)
 {
-    sb_result_t  res = { 0, NULL };
+    sb_result_t  res = { 0, NULL, NULL };
     char         text[2100];
 
     memset(text, 'x', 2000);

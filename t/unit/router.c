@@ -50,7 +50,7 @@ run(sb_cmd_type_t type, const char *actor, const char *target, int channel,
     const char *body, int *status)
 {
     sb_cmd_t     cmd, *cmds[1] = { &cmd };
-    sb_result_t  res = { 0, NULL }, perr = { 0, NULL };
+    sb_result_t  res = { 0, NULL, NULL }, perr = { 0, NULL, NULL };
     sb_moved_t   moved = { 0 };
     json_t      *out = NULL;
 
@@ -116,7 +116,7 @@ visitor(const char *v, int channel, const char *text)
 static const char *
 holder(const char *conv, char *buf)
 {
-    sb_result_t  res = { 0, NULL };
+    sb_result_t  res = { 0, NULL, NULL };
     MDB_txn     *txn;
     json_t      *j;
 
@@ -135,7 +135,7 @@ holder(const char *conv, char *buf)
 static int
 used(const char *agent_id, const char *klass)
 {
-    sb_result_t  res = { 0, NULL };
+    sb_result_t  res = { 0, NULL, NULL };
     MDB_txn     *txn;
     json_t      *j;
     int          n;
@@ -216,7 +216,7 @@ static void
 test_batch_isolation(void)
 {
     sb_cmd_t     a, b, *cmds[2] = { &a, &b };
-    sb_result_t  res[2] = { { 0, NULL }, { 0, NULL } }, err = { 0, NULL };
+    sb_result_t  res[2] = { { 0, NULL, NULL }, { 0, NULL, NULL } }, err = { 0, NULL, NULL };
     sb_moved_t   moved = { 0 };
     const char  *body = "{\"text\":\"batched\"}";
 
