@@ -251,11 +251,7 @@ ngx_http_switchboard_webhook_body(ngx_http_request_t *r)
     {
         /* receipts, echoes, typing: nothing to store */
         json_decref(payload);
-        sb_result_set(&res, 200, json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}",
-                                           "stored", 0, "duplicates", 0,
-                                           "blocked", 0, "statuses", 0,
-                                           "status_changes", 0,
-                                           "ignored", ignored));
+        sb_webhook_answer(&res, 0, 0, 0, 0, 0, ignored);
         ngx_http_finalize_request(r, ngx_http_switchboard_result(r, &res));
         return;
     }

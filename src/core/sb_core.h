@@ -174,6 +174,8 @@ int sb_x_signature_ok(const char *header, size_t hlen,
     size_t len);
 json_t *sb_webhook_parse(int channel, const char *body, size_t len,
     int *ignored, sb_result_t *err);
+void sb_webhook_answer(sb_result_t *res, int stored, int duplicates,
+    int blocked, int statuses, int status_changes, int ignored);
 json_t *sb_form_parse(const char *body, size_t len, sb_result_t *err);
 int sb_twilio_signature_ok(const char *header, size_t hlen,
     const unsigned char *key, size_t keylen, const char *url, json_t *pairs);

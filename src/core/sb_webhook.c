@@ -480,12 +480,23 @@ sb_apply_webhook(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     SB_TRY(sb_apply_statuses(cx, cmd->channel,
                              json_object_get(cmd->body, "statuses"), &moved));
 
-    sb_result_set(res, 200,
-                  json_pack("{s:i,s:i,s:i,s:I,s:i,s:I}", "stored", stored,
-                            "duplicates", seen, "blocked", dropped,
-                            "statuses", (json_int_t) json_array_size(
-                                json_object_get(cmd->body, "statuses")),
-                            "status_changes", moved,
-                            "ignored", sb_get_int(cmd->body, "ignored")));
+    sb_webhook_answer(res, stored, seen, dropped,
+                      (int) json_array_size(json_object_get(cmd->body,
+                                                            "statuses")),
+                      moved, (int) sb_get_int(cmd->body, "ignored"));
     return 0;
+}
+
+
+/* The 200 of a webhook delivery, also for one with nothing to store. */
+void
+sb_webhook_answer(sb_result_t *res, int stored, int duplicates, int blocked,
+    int statuses, int status_changes, int ignored)
+{
+    sb_result_set(res, 200,
+                  json_pack("{s:i,s:i,s:i,s:i,s:i,s:i}", "stored", stored,
+                            "duplicates", duplicates, "blocked", blocked,
+                            "statuses", statuses,
+                            "status_changes", status_changes,
+                            "ignored", ignored));
 }
