@@ -96,8 +96,7 @@ sb_reply_overdue(sb_ctx_t *cx, json_t *conv)
         return sb_conv_save(cx, conv);      /* keeps the fired row gone */
     }
     snprintf(agent_id, sizeof(agent_id), "%s", held);
-    first = strcmp(sb_get_str(conv, "reply_kind") ? sb_get_str(conv,
-                   "reply_kind") : "", "first_reply") == 0;
+    first = sb_str_is(conv, "reply_kind", "first_reply");
     delay = first ? cfg->first_reply_ms : cfg->reply_ms;
     reason = first ? "first_reply_timeout" : "reply_timeout";
 

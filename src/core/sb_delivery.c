@@ -113,8 +113,7 @@ sb_delivery_claim(sb_ctx_t *cx, json_t *conv, const char *kind)
         return rc == MDB_NOTFOUND ? sb_conv_save(cx, conv) : rc;
     }
     delivery = json_object_get(msg, "delivery");
-    if (strcmp(sb_get_str(delivery, "state") ? sb_get_str(delivery, "state")
-               : "", "pending") != 0 || cx->jobs == NULL)
+    if (!sb_str_is(delivery, "state", "pending") || cx->jobs == NULL)
     {
         json_decref(msg);
         return sb_conv_save(cx, conv);
@@ -202,7 +201,7 @@ sb_apply_delivered(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res)
     rc = sb_rec_get(cx->txn, cx->st->db[SB_DB_MSG], &k, &msg);
     delivery = json_object_get(msg, "delivery");
     attempts = sb_get_int(delivery, "attempts");
-    if (rc || strcmp(sb_get_str(delivery, "state"), "pending") != 0
+    if (rc || !sb_str_is(delivery, "state", "pending")
         || attempts != sb_get_int(cmd->body, "attempt") || outcome == NULL)
     {
         json_decref(msg);

@@ -43,6 +43,7 @@ int sb_counter_next(MDB_txn *txn, MDB_dbi dbi, sb_key_t *k, uint64_t *out);
 /* record fields */
 int64_t sb_get_int(json_t *o, const char *name);
 const char *sb_get_str(json_t *o, const char *name);
+int sb_str_is(json_t *o, const char *name, const char *value);
 void sb_set_time(json_t *o, const char *name, int64_t ms);
 json_t *sb_time_json(json_t *v);
 json_t *sb_agent_class_view(const sb_config_t *cfg, json_t *agent, int k,

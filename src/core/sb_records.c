@@ -23,6 +23,16 @@ sb_get_str(json_t *o, const char *name)
 }
 
 
+/* 1 when o.name is the string value; absent fields are not. */
+int
+sb_str_is(json_t *o, const char *name, const char *value)
+{
+    const char  *s = sb_get_str(o, name);
+
+    return s != NULL && strcmp(s, value) == 0;
+}
+
+
 void
 sb_set_time(json_t *o, const char *name, int64_t ms)
 {

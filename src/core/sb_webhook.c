@@ -280,12 +280,9 @@ sb_parse_feed(json_t *entry, json_t *list, int *ignored)
         value = json_object_get(change, "value");
         from = sb_get_str(json_object_get(value, "from"), "id");
         if (page == NULL || from == NULL || strcmp(from, page) == 0
-            || strcmp(sb_get_str(change, "field") ? sb_get_str(change,
-                      "field") : "", "feed") != 0
-            || strcmp(sb_get_str(value, "item") ? sb_get_str(value, "item")
-                      : "", "comment") != 0
-            || strcmp(sb_get_str(value, "verb") ? sb_get_str(value, "verb")
-                      : "", "add") != 0
+            || !sb_str_is(change, "field", "feed")
+            || !sb_str_is(value, "item", "comment")
+            || !sb_str_is(value, "verb", "add")
             || !sb_str_ok(json_object_get(value, "comment_id"))
             || !sb_str_ok(json_object_get(value, "message")))
         {
@@ -334,8 +331,7 @@ sb_parse_x(json_t *root, json_t *list, int *ignored)
     {
         mc = json_object_get(ev, "message_create");
         sender = sb_get_str(mc, "sender_id");
-        if (strcmp(sb_get_str(ev, "type") ? sb_get_str(ev, "type") : "",
-                   "message_create") != 0
+        if (!sb_str_is(ev, "type", "message_create")
             || sender == NULL || strcmp(sender, account) == 0
             || !sb_str_ok(json_object_get(ev, "id")))
         {
