@@ -7,10 +7,8 @@
 
 typedef struct {
     json_t                     *job;
-    ngx_http_request_t         *request;     /* the request made for it */
     ngx_uint_t                  status;
-    u_char                     *answer;      /* a 2xx body, malloc'd */
-    size_t                      answer_len;
+    char                       *provider_id; /* from a 2xx, malloc'd */
 } ngx_http_switchboard_delivery_t;
 
 
@@ -229,14 +227,13 @@ ngx_http_switchboard_deliver_answered(ngx_http_request_t *sr, void *data,
     d->status = sr->headers_out.status ? sr->headers_out.status
                 : (rc >= NGX_HTTP_SPECIAL_RESPONSE ? (ngx_uint_t) rc
                                                    : NGX_HTTP_BAD_GATEWAY);
+    /* the id is read where the body lies, in the upstream's buffer */
     if (d->status >= 200 && d->status < 300 && sr->upstream) {
         b = &sr->upstream->buffer;
         if (b->start && b->last > b->pos) {
-            d->answer = ngx_alloc(b->last - b->pos, ngx_cycle->log);
-            if (d->answer) {
-                d->answer_len = b->last - b->pos;
-                ngx_memcpy(d->answer, b->pos, d->answer_len);
-            }
+            d->provider_id = sb_send_provider_id(
+                json_string_value(json_object_get(d->job, "channel")),
+                (char *) b->pos, b->last - b->pos);
         }
     }
     return rc;
@@ -249,17 +246,15 @@ ngx_http_switchboard_deliver_done(ngx_http_request_t *r)
     ngx_http_switchboard_ctx_t       *ctx;
     ngx_http_switchboard_delivery_t  *d;
     const char                       *channel;
-    char                             *pid, error[64];
+    char                              error[64];
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_switchboard_module);
     d = ctx->delivery;
     channel = json_string_value(json_object_get(d->job, "channel"));
 
     if (d->status >= 200 && d->status < 300) {
-        pid = sb_send_provider_id(channel, (char *) d->answer,
-                                  d->answer_len);
-        ngx_http_switchboard_outcome(d->job, "sent", d->status, pid, NULL);
-        free(pid);
+        ngx_http_switchboard_outcome(d->job, "sent", d->status,
+                                     d->provider_id, NULL);
 
     } else {
         /* R22: the network and the provider's bad moments are retried;
@@ -275,7 +270,7 @@ ngx_http_switchboard_deliver_done(ngx_http_request_t *r)
                                      d->status, NULL, error);
     }
 
-    ngx_free(d->answer);
+    free(d->provider_id);
     json_decref(d->job);
     ngx_http_switchboard_fake_close(r);
     ngx_free(d);
@@ -324,7 +319,6 @@ ngx_http_switchboard_deliver_one(json_t *job)
         goto failed;
     }
     d->job = json_incref(job);
-    d->request = r;
     ctx->request = r;
     ctx->delivery = d;
     ngx_http_set_ctx(r, ctx, ngx_http_switchboard_module);
