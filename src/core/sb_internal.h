@@ -134,7 +134,11 @@ int sb_idem_key(sb_ctx_t *cx, sb_key_t *k, const char *scope, const char *a,
     const char *b, const char *idem);
 int sb_idem_store(sb_ctx_t *cx, sb_key_t *k, json_t *conv, json_t *msg);
 
-/* webhooks (R20, R21) */
+/* webhooks (R20, R21): providers' payloads in one shape */
+void sb_inbound_add(json_t *list, int channel, const char *account,
+    const char *sender, const char *id, const char *text, json_t *media);
+void sb_status_add(json_t *statuses, const char *id, const char *status,
+    const char *error);
 int sb_apply_visitor_message(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);
 int sb_apply_webhook(sb_ctx_t *cx, sb_cmd_t *cmd, sb_result_t *res);
 

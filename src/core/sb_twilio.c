@@ -241,11 +241,11 @@ sb_field(json_t *pairs, const char *name)
 json_t *
 sb_twilio_parse(json_t *pairs, int *ignored, sb_result_t *err)
 {
-    json_t      *list = json_array(), *statuses = json_array(), *media;
+    json_t      *list = json_array(), *statuses = json_array(), *media, *ref;
     const char  *sid = sb_field(pairs, "MessageSid");
     const char  *from = sb_field(pairs, "From"), *to = sb_field(pairs, "To");
-    const char  *status = sb_field(pairs, "MessageStatus"), *url;
-    char         name[48], visitor[2 * SB_ID_MAX + 2];
+    const char  *status = sb_field(pairs, "MessageStatus"), *url, *body;
+    char         name[48];
     long         i, nmedia;
 
     *ignored = 0;
@@ -258,9 +258,7 @@ sb_twilio_parse(json_t *pairs, int *ignored, sb_result_t *err)
     }
 
     if (status && strcmp(status, "received") != 0) {
-        json_array_append_new(statuses,
-            json_pack("{s:s,s:s,s:s?}", "id", sid, "status", status,
-                      "error", sb_field(pairs, "ErrorCode")));
+        sb_status_add(statuses, sid, status, sb_field(pairs, "ErrorCode"));
 
     } else if (from && to && from[0] && to[0]) {
         nmedia = sb_field(pairs, "NumMedia")
@@ -276,27 +274,17 @@ sb_twilio_parse(json_t *pairs, int *ignored, sb_result_t *err)
                               sb_field(pairs, name)));
             }
         }
-        snprintf(visitor, sizeof(visitor), "%s:%s", to, from);
-        json_array_append_new(list,
-            json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "channel", "sms",
-                      "visitor", visitor, "account", to, "contact", from,
-                      "id", sid, "text", sb_field(pairs, "Body")
-                      ? sb_field(pairs, "Body") : "", "sms_account",
-                      sb_field(pairs, "AccountSid")
-                      ? sb_field(pairs, "AccountSid") : ""));
+        body = sb_field(pairs, "Body");
         if (json_array_size(media)) {
-            json_object_set_new(json_array_get(list, 0), "media",
-                                json_pack("{s:s,s:o}", "type", "media",
-                                          "ref", media));
+            ref = json_pack("{s:s,s:O}", "type", "media", "ref", media);
+            sb_inbound_add(list, SB_CH_SMS, to, from, sid, body, ref);
+            json_decref(ref);
+        } else if (body && body[0]) {
+            sb_inbound_add(list, SB_CH_SMS, to, from, sid, body, NULL);
         } else {
-            json_decref(media);
-            if (json_string_length(json_object_get(json_array_get(list, 0),
-                                                   "text")) == 0)
-            {
-                json_array_clear(list);
-                (*ignored)++;
-            }
+            (*ignored)++;
         }
+        json_decref(media);
 
     } else {
         (*ignored)++;

@@ -105,7 +105,7 @@ sb_html_unescape(const char *s)
 }
 
 
-static void
+void
 sb_inbound_add(json_t *list, int channel, const char *account,
     const char *sender, const char *id, const char *text, json_t *media)
 {
@@ -126,7 +126,7 @@ sb_inbound_add(json_t *list, int channel, const char *account,
 
 
 /* A provider's word on one of our sends, by its message id (R22). */
-static void
+void
 sb_status_add(json_t *statuses, const char *id, const char *status,
     const char *error)
 {
