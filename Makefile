@@ -10,16 +10,21 @@ MODULE      := $(NGX_BUILD)/objs/ngx_http_switchboard_module.so
 DEB_PKGS    := nginx nginx-dev libjansson-dev liblmdb-dev lmdb-utils libssl-dev gcc make perl
 BENCH_PKGS  := wrk libnginx-mod-nchan
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-SOURCES     := $(wildcard src/*.c src/*.h src/core/*.c src/core/*.h) config
-CORE_SRCS   := $(wildcard src/core/*.c)
+SOURCES     := $(shell find src/core src/nginx -name '*.[ch]') config
+CORE_SRCS   := $(shell find src/core -name '*.c' | sort)
 UNIT_TESTS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/*.c))
+SB_TOKEN    := $(BUILD)/sb-token
 comma       := ,
 SAN_FLAGS   := --with-cc-opt="-fsanitize=address$(comma)undefined -fno-omit-frame-pointer" --with-ld-opt="-fsanitize=address$(comma)undefined"
 CFLAGS_CORE := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc/core
 
-.PHONY: all deps run test test-asan unit bench clean token
+.PHONY: all deps run test test-asan unit bench clean
 
-all: $(MODULE)
+all: $(MODULE) $(SB_TOKEN)
+
+$(SB_TOKEN): src/tools/sb-token.c | deps
+	@mkdir -p $(BUILD)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< -lcrypto
 
 # Installs only what is missing (apt-get, with sudo when not root).
 deps:
@@ -42,24 +47,24 @@ $(NGX_BUILD)/objs/Makefile: config | deps
 $(MODULE): $(NGX_BUILD)/objs/Makefile $(SOURCES)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
 
-run: $(MODULE)
+run: $(MODULE) $(SB_TOKEN)
 	@mkdir -p var/logs var/store var/body
 	@[ -f var/jwt.secret ] || head -c 32 /dev/urandom | base64 > var/jwt.secret
 	@echo "Switchboard on http://127.0.0.1:8080 (Ctrl-C stops it); logs in var/logs"
-	@echo "mint a token:  TOKEN=\$$(bin/sb-token --secret var/jwt.secret --sub root --role admin)"
+	@echo "mint a token:  TOKEN=\$$($(SB_TOKEN) --secret var/jwt.secret --sub root --role admin)"
 	@echo "then try:      curl -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:8080/admin/groups/default"
 	@echo "the README walks through a 5-minute tour"
 	nginx -p $(CURDIR)/var/ -c $(CURDIR)/conf/switchboard.conf \
 	    -g "daemon off; load_module $(CURDIR)/$(MODULE);"
 
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) t/unit/tap.h | deps
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) t/unit/tap.h t/unit/core.h | deps
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(CFLAGS_CORE) -It/unit -o $@ $< $(CORE_SRCS) -llmdb -ljansson -lcrypto
 
 unit: $(UNIT_TESTS)
 	prove --exec '' $(UNIT_TESTS)
 
-test: $(MODULE) unit
+test: $(MODULE) $(SB_TOKEN) unit
 	SB_MODULE=$(CURDIR)/$(MODULE) prove -r t
 
 # The same suite against an ASan + UBSan build of the module; nginx gets
@@ -72,16 +77,13 @@ test-asan:
 	SB_MODULE=$(CURDIR)/build/asan/nginx/objs/ngx_http_switchboard_module.so prove -r t
 	@if ls build/asan/report.* >/dev/null 2>&1; then cat build/asan/report.*; exit 1; fi
 
-$(BUILD)/bench/deadlines: bench/deadlines.c $(CORE_SRCS) | deps
+$(BUILD)/bench/core: t/bench/core.c $(CORE_SRCS) | deps
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(CFLAGS_CORE) -O2 -o $@ $< $(CORE_SRCS) -llmdb -ljansson -lcrypto
 
-bench: $(MODULE) $(BUILD)/bench/deadlines
+bench: $(MODULE) $(BUILD)/bench/core
 	@$(MAKE) -s deps EXTRA_PKGS="$(BENCH_PKGS)"
-	perl bench/run.pl $(CURDIR)/$(MODULE) $(CURDIR)/$(BUILD)/bench/deadlines
-
-token:
-	@bin/sb-token $(ARGS)
+	perl t/bench/run.pl $(CURDIR)/$(MODULE) $(CURDIR)/$(BUILD)/bench/core
 
 clean:
 	rm -rf $(BUILD)

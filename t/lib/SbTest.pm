@@ -15,7 +15,7 @@ use POSIX qw(:sys_wait_h);
 use Test::More;
 use Time::HiRes qw(time sleep);
 
-use lib dirname(abs_path(__FILE__)) . '/../../lib';
+use lib dirname(abs_path(__FILE__));
 use Switchboard::Token qw(mint);
 
 our $JSON = JSON::PP->new->canonical->utf8;

@@ -1,15 +1,8 @@
-/* Unit tests of the channel code in the core (R20, R22, R26): Twilio's
- * signature against Twilio's documented example, form decoding, the send
- * bodies and provider ids, and the per-channel text limits. */
+/* Unit tests of the channel table (R20, R22, R26): Twilio's signature
+ * against Twilio's documented example, form decoding, the send bodies and
+ * sent-message ids, and the per-channel text limits on a real reply. */
 
-#include <stdlib.h>
-#include <string.h>
-#include <jansson.h>
-
-#include "sb_core.h"
-#include "tap.h"
-
-int sb_reply_fits(int channel, const char *text, sb_result_t *res);
+#include "core.h"
 
 
 #define TWILIO_FORM  "CallSid=CA1234567890ABCDE&Caller=%2B14158675310" \
@@ -19,16 +12,15 @@ int sb_reply_fits(int channel, const char *text, sb_result_t *res);
 static int
 twilio_ok(const char *sig, const char *url, const char *form)
 {
-    sb_result_t  err = { 0, NULL, NULL };
-    json_t      *pairs = sb_form_parse(form, strlen(form), &err);
-    int          rc;
+    sb_form_t  f;
+    int        rc;
 
-    rc = pairs ? sb_twilio_signature_ok(sig, strlen(sig),
-                                        (const unsigned char *) "12345", 5,
-                                        url, pairs)
-               : -2;
-    json_decref(pairs);
-    sb_result_free(&err);
+    if (sb_form_parse(form, strlen(form), &f) != 0) {
+        return -2;
+    }
+    rc = sb_twilio_signature_ok(sig, strlen(sig),
+                                (const unsigned char *) "12345", 5, url, &f);
+    sb_form_free(&f);
     return rc;
 }
 
@@ -62,32 +54,49 @@ test_twilio_signature(void)
 static void
 test_form(void)
 {
-    sb_result_t  err = { 0, NULL, NULL };
-    json_t      *p;
+    sb_form_t  f;
 
-    p = sb_form_parse("a=1&b=x+y%21&&c", 15, &err);
-    is_int(json_array_size(p), 3, "a form: empty pieces skipped");
-    is_str(json_string_value(json_array_get(json_array_get(p, 1), 1)),
-           "x y!", "+ is a space, %21 is !");
-    is_str(json_string_value(json_array_get(json_array_get(p, 2), 1)), "",
-           "a name without = has an empty value");
-    json_decref(p);
+    ok(sb_form_parse("a=1&b=x+y%21&&c", 15, &f) == 0 && f.n == 3,
+       "a form: empty pieces skipped");
+    is_str(f.pairs[1].value, "x y!", "+ is a space, %21 is !");
+    is_str(f.pairs[2].value, "", "a name without = has an empty value");
+    sb_form_free(&f);
 
-    p = sb_form_parse("a=%zz", 5, &err);
-    ok(p == NULL && err.status == 400, "bad %%XX: 400");
-    sb_result_free(&err);
-    p = sb_form_parse("a=%4", 4, &err);
-    ok(p == NULL, "a cut %%X is refused");
-    sb_result_free(&err);
-    p = sb_form_parse("a=%FF%FE", 8, &err);
-    ok(p == NULL, "invalid UTF-8 is refused");
-    sb_result_free(&err);
-    p = sb_form_parse("a=%00", 5, &err);
-    ok(p == NULL, "a NUL is refused");
-    sb_result_free(&err);
-    p = sb_form_parse("=x", 2, &err);
-    ok(p == NULL, "an empty name is refused");
-    sb_result_free(&err);
+    ok(sb_form_parse("a=%zz", 5, &f) != 0, "bad %%XX is refused");
+    ok(sb_form_parse("a=%4", 4, &f) != 0, "a cut %%X is refused");
+    ok(sb_form_parse("a=%FF%FE", 8, &f) != 0, "invalid UTF-8 is refused");
+    ok(sb_form_parse("a=%00", 5, &f) != 0, "a NUL is refused");
+    ok(sb_form_parse("=x", 2, &f) != 0, "an empty name is refused");
+}
+
+
+static char *
+send_body(int channel, const char *to, const char *from, const char *text,
+    const char **type)
+{
+    sb_job_t  job;
+    size_t    len;
+
+    memset(&job, 0, sizeof(job));
+    job.channel = channel;
+    snprintf(job.recipient, sizeof(job.recipient), "%s", to);
+    snprintf(job.account, sizeof(job.account), "%s", from);
+    job.text = (char *) text;
+    return sb_channel_ops(channel)->send_body(&job, type, &len);
+}
+
+
+static const char *
+sent_id(int channel, const char *body)
+{
+    static char  id[64];
+
+    if (sb_channel_ops(channel)->sent_id(body, strlen(body), id, sizeof(id))
+        != 0)
+    {
+        return NULL;
+    }
+    return id;
 }
 
 
@@ -95,68 +104,109 @@ static void
 test_send_shapes(void)
 {
     const char  *type;
-    json_t      *job;
-    char        *body, *id;
+    char        *body;
 
-    job = json_pack("{s:s,s:s,s:s,s:s}", "channel", "whatsapp", "recipient",
-                    "33611", "account", "1055", "text", "hé \"ok\"");
-    body = sb_send_body(job, &type);
+    body = send_body(SB_CH_WHATSAPP, "33611", "1055", "hé \"ok\"", &type);
     is_str(body, "{\"messaging_product\":\"whatsapp\",\"recipient_type\":"
            "\"individual\",\"to\":\"33611\",\"type\":\"text\",\"text\":"
            "{\"body\":\"hé \\\"ok\\\"\"}}", "R22: WhatsApp's shape");
     is_str(type, "application/json", "as JSON");
     free(body);
-    json_decref(job);
 
-    job = json_pack("{s:s,s:s,s:s,s:s}", "channel", "sms", "recipient",
-                    "+33611", "account", "+1555", "text", "a&b=c é");
-    body = sb_send_body(job, &type);
+    body = send_body(SB_CH_SMS, "+33611", "+1555", "a&b=c é", &type);
     is_str(body, "To=%2B33611&From=%2B1555&Body=a%26b%3Dc%20%C3%A9",
            "R22: Twilio's form, every reserved byte escaped");
     is_str(type, "application/x-www-form-urlencoded", "as a form");
     free(body);
-    json_decref(job);
 
-    id = sb_send_provider_id("whatsapp", "{\"messages\":[{\"id\":\"wamid.X\"}]}",
-                             31);
-    is_str(id, "wamid.X", "R22: WhatsApp's id");
-    free(id);
-    id = sb_send_provider_id("twitter",
-                             "{\"data\":{\"dm_event_id\":\"9\"}}", 28);
-    is_str(id, "9", "R22: X's dm_event_id");
-    free(id);
-    id = sb_send_provider_id("sms", "not json", 8);
-    ok(id == NULL, "R22: no id in a body that is not JSON");
+    is_str(sent_id(SB_CH_WHATSAPP, "{\"messages\":[{\"id\":\"wamid.X\"}]}"),
+           "wamid.X", "R22: WhatsApp's id");
+    is_str(sent_id(SB_CH_MESSENGER, "{\"message_id\":\"m_1\","
+                                    "\"messages\":[{\"id\":\"no\"}]}"),
+           "m_1", "R22: Messenger's message_id, not another field");
+    is_str(sent_id(SB_CH_TWITTER, "{\"data\":{\"dm_event_id\":\"9\"}}"), "9",
+           "R22: X's dm_event_id");
+    ok(sent_id(SB_CH_SMS, "not json") == NULL,
+       "R22: no id in a body that is not JSON");
+}
+
+
+/* A Messenger conversation held by ann, made by a webhook command. */
+static const char *
+messenger_conversation(void)
+{
+    static char   id[32];
+    sb_cmd_t      cmd, *cmds[1] = { &cmd };
+    sb_hook_t     hook;
+    sb_answer_t   err = { 0, NULL, NULL, 0 };
+    const char   *body = "{\"object\":\"page\",\"entry\":[{\"id\":\"P1\","
+                         "\"messaging\":[{\"sender\":{\"id\":\"U1\"},"
+                         "\"message\":{\"mid\":\"m.1\",\"text\":\"hi\"}}]}]}";
+    json_t       *j;
+    int           status;
+
+    memset(&hook, 0, sizeof(hook));
+    hook.channel = SB_CH_MESSENGER;
+    hook.body = (const unsigned char *) body;
+    hook.len = strlen(body);
+    hook.text_max = cfg.text_max;
+    sb_cmd_init(&cmd, SB_CMD_WEBHOOK, now);
+    cmd.channel = SB_CH_MESSENGER;
+    snprintf(cmd.tenant, sizeof(cmd.tenant), "default");
+    snprintf(cmd.group, sizeof(cmd.group), "default");
+    ok(sb_channel_ops(SB_CH_MESSENGER)->parse(&hook, &cmd, &err) == 0
+       && cmd.u.webhook.nmessages == 1, "R20: a Messenger message parsed");
+    apply(cmds, 1, &j, &status, NULL);
+    is_int(json_integer_value(json_object_get(j, "stored")), 1,
+           "R20: and stored");
+    json_decref(j);
+    sb_cmd_free(&cmd);
+    snprintf(id, sizeof(id), "c1");
+    return id;
 }
 
 
 static void
 test_text_limits(void)
 {
-    sb_result_t  res = { 0, NULL, NULL };
-    char         text[2100];
+    char        body[2200], who[64];
+    const char *conv;
+    int         status;
+    json_t     *j;
 
-    memset(text, 'x', 2000);
-    text[2000] = '\0';
-    is_int(sb_reply_fits(SB_CH_MESSENGER, text, &res), 0,
-           "R26: 2000 characters fit Messenger");
-    text[2000] = 'x';
-    text[2001] = '\0';
-    is_int(sb_reply_fits(SB_CH_MESSENGER, text, &res), -1,
-           "R26: 2001 do not");
-    is_int(res.status, 422, "422");
-    sb_result_free(&res);
-    is_int(sb_reply_fits(SB_CH_CHAT, text, &res), 0,
-           "first-party channels have no provider limit");
+    agent("ann", "{\"name\":\"Ann\"}");
+    conv = messenger_conversation();
+    is_str(holder(conv, who), "ann", "the Messenger conversation is ann's");
+
+    memcpy(body, "{\"text\":\"", 9);
+    memset(body + 9, 'x', 2000);
+    memcpy(body + 9 + 2000, "\"}", 3);
+    j = run(SB_CMD_AGENT_MESSAGE, "ann", conv, 0, body, &status);
+    is_int(status, 202, "R26: 2000 characters fit Messenger (202: pending)");
+    json_decref(j);
+
+    memset(body + 9, 'x', 2001);
+    memcpy(body + 9 + 2001, "\"}", 3);
+    j = run(SB_CMD_AGENT_MESSAGE, "ann", conv, 0, body, &status);
+    is_int(status, 422, "R26: 2001 do not");
+    is_str(json_string_value(json_object_get(json_object_get(j, "error"),
+                                             "code")),
+           "text_too_long_for_channel", "with its code");
+    json_decref(j);
+
+    ok(sb_channel_ops(SB_CH_CHAT)->text_limit == 0,
+       "first-party channels have no provider limit");
 }
 
 
 int
 main(void)
 {
+    setup();
     test_twilio_signature();
     test_form();
     test_send_shapes();
     test_text_limits();
+    teardown();
     return done_testing();
 }

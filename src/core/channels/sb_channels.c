@@ -1,0 +1,253 @@
+/* The channel table, and what its families share: HMAC signatures, the
+ * webhook's counted answer, and typed messages and receipts gathered
+ * into the command's memory. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "channels/sb_channels.h"
+
+
+const sb_channel_ops_t *
+sb_channel_ops(int channel)
+{
+    static const sb_channel_ops_t  *table[SB_CH_COUNT] = {
+        [SB_CH_WHATSAPP] = &sb_whatsapp_ops,
+        [SB_CH_MESSENGER] = &sb_messenger_ops,
+        [SB_CH_INSTAGRAM] = &sb_instagram_ops,
+        [SB_CH_FACEBOOK] = &sb_facebook_ops,
+        [SB_CH_TWITTER] = &sb_x_ops,
+        [SB_CH_SMS] = &sb_twilio_ops,
+        [SB_CH_MOBILE] = &sb_mobile_ops,
+        [SB_CH_CHAT] = &sb_chat_ops
+    };
+
+    return (channel >= 0 && channel < SB_CH_COUNT) ? table[channel]
+                                                    : &sb_chat_ops;
+}
+
+
+/* The 200 of a JSON provider: what was stored, seen again, dropped. */
+void
+sb_tally_answer(const sb_tally_t *t, sb_answer_t *out)
+{
+    sb_jw_t  w;
+
+    sb_jw_init(&w, 128);
+    sb_jw_obj(&w);
+    sb_jw_kint(&w, "stored", t->stored);
+    sb_jw_kint(&w, "duplicates", t->duplicates);
+    sb_jw_kint(&w, "blocked", t->blocked);
+    sb_jw_kint(&w, "statuses", t->statuses);
+    sb_jw_kint(&w, "status_changes", t->status_changes);
+    sb_jw_kint(&w, "ignored", t->ignored);
+    sb_jw_obj_end(&w);
+    (void) sb_jw_answer(&w, 200, out);
+}
+
+
+/* prefix + lowercase hex HMAC-SHA256(key, body), compared in constant
+ * time. 0: good, -1: wrong or malformed. */
+int
+sb_hmac_hex_ok(const char *header, size_t hlen, const char *prefix,
+    const unsigned char *key, size_t keylen, const unsigned char *body,
+    size_t len)
+{
+    static const char  hex[] = "0123456789abcdef";
+    unsigned char      mac[EVP_MAX_MD_SIZE];
+    unsigned int       maclen = 0, i;
+    size_t             plen = strlen(prefix);
+    char               want[64];
+
+    if (hlen != plen + 64 || memcmp(header, prefix, plen) != 0) {
+        return -1;
+    }
+    if (HMAC(EVP_sha256(), key, (int) keylen, body, len, mac, &maclen)
+        == NULL || maclen != 32)
+    {
+        return -1;
+    }
+    for (i = 0; i < 32; i++) {
+        want[2 * i] = hex[mac[i] >> 4];
+        want[2 * i + 1] = hex[mac[i] & 0xf];
+    }
+    return CRYPTO_memcmp(want, header + plen, 64) == 0 ? 0 : -1;
+}
+
+
+/* base64 HMAC (md "sha256" or "sha1") of data; "" on failure. */
+void
+sb_hmac_b64(const char *md, const unsigned char *key, size_t keylen,
+    const unsigned char *data, size_t len, char *out, size_t outlen)
+{
+    unsigned char  mac[EVP_MAX_MD_SIZE];
+    unsigned int   maclen = 0;
+    const EVP_MD  *m = md[3] == '1' ? EVP_sha1() : EVP_sha256();
+
+    out[0] = '\0';
+    if (outlen < 4 * ((size_t) EVP_MD_size(m) + 2) / 3 + 1
+        || HMAC(m, key, (int) keylen, data, len, mac, &maclen) == NULL)
+    {
+        return;
+    }
+    EVP_EncodeBlock((unsigned char *) out, mac, (int) maclen);
+}
+
+
+static sb_span_t
+sb_copy(sb_cmd_t *cmd, const char *s, size_t n)
+{
+    return sb_arena_copy(&cmd->mem, s ? s : "", s ? n : 0);
+}
+
+
+/* Arrays of the command grow by doubling, in its arena. */
+static void *
+sb_grow(sb_cmd_t *cmd, void *old, size_t n, size_t size)
+{
+    void  *p;
+
+    if (n != 0 && (n < 4 || (n & (n - 1)))) {
+        return old;                  /* room left until the next power */
+    }
+    p = sb_arena_alloc(&cmd->mem, (n ? 2 * n : 4) * size);
+    if (p && n) {
+        memcpy(p, old, n * size);
+    }
+    return p;
+}
+
+
+/* A visitor message; a text longer than text_max is cut at a character
+ * boundary (refusing would only make the provider retry). */
+int
+sb_inbound_add(sb_cmd_t *cmd, size_t text_max, sb_channel_t channel,
+    const char *account, const char *contact, const char *id,
+    const char *text, const char *media, size_t media_len)
+{
+    sb_inbound_t  *m, *list;
+    size_t         n = cmd->u.webhook.nmessages, tlen;
+
+    list = sb_grow(cmd, cmd->u.webhook.messages, n, sizeof(sb_inbound_t));
+    if (list == NULL) {
+        return -1;
+    }
+    cmd->u.webhook.messages = list;
+    m = &list[n];
+    text = text ? text : "";
+    tlen = sb_utf8_cut(text, strlen(text), text_max);
+    m->channel = channel;
+    m->account = sb_copy(cmd, account, strlen(account));
+    m->contact = sb_copy(cmd, contact, strlen(contact));
+    m->id = sb_copy(cmd, id, strlen(id));
+    m->text = sb_copy(cmd, text, tlen);
+    m->media = media ? sb_copy(cmd, media, media_len) : sb_copy(cmd, NULL, 0);
+    if (m->account.p == NULL || m->contact.p == NULL || m->id.p == NULL
+        || m->text.p == NULL || m->media.p == NULL)
+    {
+        return -1;
+    }
+    cmd->u.webhook.nmessages = n + 1;
+    return 0;
+}
+
+
+static sb_receipt_t *
+sb_receipt_new(sb_cmd_t *cmd)
+{
+    sb_receipt_t  *list;
+    size_t         n = cmd->u.webhook.nreceipts;
+
+    list = sb_grow(cmd, cmd->u.webhook.receipts, n, sizeof(sb_receipt_t));
+    if (list == NULL) {
+        return NULL;
+    }
+    cmd->u.webhook.receipts = list;
+    memset(&list[n], 0, sizeof(sb_receipt_t));
+    cmd->u.webhook.nreceipts = n + 1;
+    return &list[n];
+}
+
+
+/* A provider's word on one of our sends (R22), by its message id. */
+int
+sb_receipt_add(sb_cmd_t *cmd, const char *id, sb_delivery_state_t state,
+    const char *error)
+{
+    sb_receipt_t  *r = sb_receipt_new(cmd);
+
+    if (r == NULL) {
+        return -1;
+    }
+    r->id = sb_copy(cmd, id, strlen(id));
+    r->state = state;
+    if (error) {
+        r->error = sb_copy(cmd, error, strlen(error));
+    }
+    return r->id.p ? 0 : -1;
+}
+
+
+/* Messenger and Instagram: the visitor read everything up to at. */
+int
+sb_receipt_watermark(sb_cmd_t *cmd, sb_channel_t channel,
+    const char *account, const char *contact, int64_t at)
+{
+    sb_receipt_t  *r = sb_receipt_new(cmd);
+
+    if (r == NULL) {
+        return -1;
+    }
+    r->watermark = 1;
+    r->state = SB_DLV_READ;
+    r->channel = channel;
+    r->account = sb_copy(cmd, account, strlen(account));
+    r->contact = sb_copy(cmd, contact, strlen(contact));
+    r->at = at;
+    return r->account.p && r->contact.p ? 0 : -1;
+}
+
+
+/* A finished JSON body for a send API. */
+char *
+sb_json_body(sb_jw_t *w, const char **type, size_t *len)
+{
+    *type = "application/json";
+    if (w->failed) {
+        sb_jw_free(w);
+        return NULL;
+    }
+    *len = w->len;
+    return w->buf;
+}
+
+
+/*
+ * A send API's 2xx names the message sent: the string at path in the
+ * JSON body (a name per object level; "#0" takes an array's first
+ * element), copied to out. -1 when the body names none.
+ */
+int
+sb_sent_id_at(const char *body, size_t len, const char *const *path,
+    char *out, size_t cap)
+{
+    json_t      *root = json_loadb(body, len, 0, NULL), *v = root;
+    const char  *id;
+    int          rc = -1;
+
+    for ( /* void */ ; v && *path; path++) {
+        v = (*path)[0] == '#' ? json_array_get(v, 0)
+                              : json_object_get(v, *path);
+    }
+    id = json_string_value(v);
+    if (id && strlen(id) < cap) {
+        memcpy(out, id, strlen(id) + 1);
+        rc = 0;
+    }
+    json_decref(root);
+    return rc;
+}

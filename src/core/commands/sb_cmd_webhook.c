@@ -1,0 +1,63 @@
+/* One provider delivery (R20, R21, R22) in one command: each message is
+ * stored like a visitor message with the provider's id as its dedupe key
+ * (a retried delivery stores nothing twice); the receipts of our sends
+ * move their delivery state. The answer counts what happened. */
+
+#include <stdio.h>
+
+#include "commands/sb_commands.h"
+
+
+int
+sb_apply_webhook(sb_ctx_t *cx, const sb_cmd_t *cmd)
+{
+    const sb_inbound_t  *in;
+    sb_visit_t           v;
+    sb_key_t             k;
+    sb_tally_t          *t = &cx->res->tally;
+    sb_outcome_t         outcome;
+    char                 visitor[SB_VISITOR_MAX + 1];
+    size_t               i;
+    int                  n, moved = 0;
+
+    memset(t, 0, sizeof(sb_tally_t));
+    for (i = 0; i < cmd->u.webhook.nmessages; i++) {
+        in = &cmd->u.webhook.messages[i];
+
+        /* one conversation per (account, sender): both in the visitor id */
+        n = snprintf(visitor, sizeof(visitor), "%.*s:%.*s",
+                     (int) in->account.n, in->account.p,
+                     (int) in->contact.n, in->contact.p);
+        if (n < 0 || (size_t) n >= sizeof(visitor)) {
+            t->ignored++;
+            continue;
+        }
+        memset(&v, 0, sizeof(v));
+        v.channel = in->channel;
+        v.visitor = visitor;
+        v.text = in->text;
+        v.media = in->media;
+        v.account = in->account;
+        v.contact = in->contact;
+        v.reply_to = in->id;
+        sb_idem_key(&k, cx->tenant, 'p', in->channel, NULL, 0, in->id);
+        v.idem = &k;
+
+        SB_TRY(sb_visit(cx, cmd->group, &v, &outcome));
+        t->stored += outcome == SB_CREATED;
+        t->duplicates += outcome == SB_REPLAYED;
+        t->blocked += outcome == SB_ACCEPTED;
+    }
+
+    SB_TRY(sb_delivery_receipts(cx, cmd->channel, cmd->u.webhook.receipts,
+                                cmd->u.webhook.nreceipts, &moved));
+    t->statuses = (int) cmd->u.webhook.nreceipts;
+    t->status_changes = moved;
+    t->ignored += cmd->u.webhook.ignored;
+
+    /* the message records replayed or refused along the way are not the
+     * answer: a webhook's answer is the tally */
+    sb_result_free_record(cx->res);
+    cx->res->outcome = SB_DONE;
+    return 0;
+}

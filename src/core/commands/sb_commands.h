@@ -1,0 +1,52 @@
+/* Typed commands applied in one group-committed write transaction. Each
+ * checks everything it can refuse before its first write, so a refused
+ * command leaves no trace while its batch-mates commit. */
+
+#ifndef SB_COMMANDS_H
+#define SB_COMMANDS_H
+
+#include "domain/sb_domain.h"
+
+/* the batch (sb_batch.c): apply n commands; results[i] answers cmds[i] */
+int sb_apply_batch(sb_store_t *st, sb_batch_t *b, sb_cmd_t **cmds,
+    sb_result_t *results, size_t n, sb_moved_t *moved);
+
+/* outcomes */
+int sb_refuse(sb_ctx_t *cx, sb_refusal_t why);
+int sb_refuse_about(sb_ctx_t *cx, sb_refusal_t why, const char *subject,
+    int d0, int d1, int d2);
+
+/* one command each */
+int sb_apply_visitor_message(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_apply_agent_message(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_apply_webhook(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_apply_let_go(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_apply_transfer(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_apply_tags(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_apply_block(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_apply_availability(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_apply_seen(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_apply_directory(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_apply_fire(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_apply_delivered(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_apply_purge(sb_ctx_t *cx, const sb_cmd_t *cmd);
+
+/* shared by the commands */
+typedef struct {
+    sb_channel_t  channel;
+    const char   *visitor;
+    sb_span_t     text, media;
+    sb_span_t     account, contact, reply_to;     /* third parties */
+    sb_key_t     *idem;                           /* or NULL */
+} sb_visit_t;
+
+int sb_visit(sb_ctx_t *cx, const char *group, const sb_visit_t *v,
+    sb_outcome_t *outcome);
+int sb_held_conversation(sb_ctx_t *cx, const sb_cmd_t *cmd,
+    sb_conv_t **out);
+int sb_load_actor(sb_ctx_t *cx, const sb_cmd_t *cmd, sb_agent_t **out);
+int sb_channel_can(sb_ctx_t *cx, const sb_conv_t *c, unsigned cap);
+int sb_keep_record(sb_ctx_t *cx, uint64_t conv, uint64_t seq,
+    sb_span_t record);
+
+#endif

@@ -1,0 +1,145 @@
+/* The rules inside the write transaction: the per-batch record cache, the
+ * thread and the logs, deadlines, the routing index and the queues, the
+ * router itself, the end of a conversation, and delivery states. */
+
+#ifndef SB_DOMAIN_H
+#define SB_DOMAIN_H
+
+#include "records/sb_records.h"
+
+typedef struct sb_batch_s  sb_batch_t;
+
+/* Everything a command needs while it runs inside the write transaction. */
+typedef struct {
+    sb_store_t         *st;
+    const sb_config_t  *cfg;
+    MDB_txn            *txn;
+    sb_batch_t         *b;
+    const char         *tenant;
+    int64_t             now;
+    sb_result_t        *res;
+    sb_span_t           last_record;   /* of the last message stored */
+} sb_ctx_t;
+
+#define SB_DB(cx, name)  ((cx)->st->db[name])
+
+/* the batch: one per write transaction (sb_cache.c) */
+sb_batch_t *sb_batch_create(sb_store_t *st);
+void sb_batch_destroy(sb_batch_t *b);
+void sb_batch_begin(sb_batch_t *b, MDB_txn *txn, sb_moved_t *moved);
+int sb_batch_flush(sb_batch_t *b);
+void sb_batch_timing(sb_batch_t *b, int64_t apply_ns, int64_t commit_ns,
+    size_t commands);
+void sb_batch_timings(sb_batch_t *b, int64_t *apply_ns, int64_t *commit_ns,
+    uint64_t *commands);
+
+/* records through the cache: read once, written once at the flush */
+int sb_conv_get(sb_ctx_t *cx, uint64_t id, sb_conv_t **out);
+sb_conv_t *sb_conv_add(sb_ctx_t *cx, uint64_t id);
+int sb_agent_get(sb_ctx_t *cx, const char *id, sb_agent_t **out);
+sb_agent_t *sb_agent_add(sb_ctx_t *cx, const char *id);
+void sb_agent_drop(sb_ctx_t *cx, sb_agent_t *a);
+/* what the routing index holds of an agent, as last written */
+typedef struct {
+    int64_t      seen_at, last_assigned_at;
+    uint8_t      present;
+    uint8_t      in[SB_MAX_CLASSES];       /* has rows in the class */
+    uint32_t     used[SB_MAX_CLASSES];
+    uint8_t      ngroups;
+    const char  *groups;                   /* NUL after each */
+    size_t       groups_len;
+} sb_ready_snap_t;
+
+sb_ready_snap_t *sb_agent_synced(sb_agent_t *a);
+int sb_ready_snap(sb_ctx_t *cx, const sb_agent_t *a, sb_ready_snap_t *snap);
+int sb_seq_next(sb_ctx_t *cx, int db, sb_key_t *k, int persist,
+    uint64_t *out);
+int sb_count(sb_ctx_t *cx, sb_key_t *k, int64_t delta);
+void sb_moved(sb_ctx_t *cx, const char *owner, size_t len);
+void *sb_alloc(sb_ctx_t *cx, size_t n);
+
+/* an agent per class (R2, R5, R5a) */
+int sb_agent_capacity(const sb_config_t *cfg, const sb_agent_t *a, int k);
+int sb_agent_present(const sb_config_t *cfg, const sb_agent_t *a,
+    int64_t now);
+int sb_agent_qualifies(const sb_ctx_t *cx, const sb_agent_t *a, int k);
+sb_status_t sb_agent_status(const sb_config_t *cfg, const sb_agent_t *a,
+    int k, int present);
+
+/* rows: the thread, logs, handlers, tags, idempotency (sb_rows.c) */
+int sb_thread_append(sb_ctx_t *cx, sb_conv_t *c, sb_msg_t *m,
+    sb_span_t *record);
+int sb_thread_system(sb_ctx_t *cx, sb_conv_t *c, sb_sys_t event,
+    const char *author, const char *text);
+int sb_log_append(sb_ctx_t *cx, const char *owner, size_t owner_len,
+    sb_event_t *e);
+int sb_log_agent(sb_ctx_t *cx, const char *agent, sb_event_t *e);
+int sb_log_visitor(sb_ctx_t *cx, const sb_conv_t *c, sb_event_t *e);
+int sb_handler_open(sb_ctx_t *cx, sb_conv_t *c, const char *agent);
+int sb_handler_close(sb_ctx_t *cx, sb_conv_t *c);
+int sb_tags_replace(sb_ctx_t *cx, sb_conv_t *c, const sb_span_t *tags,
+    int n);
+void sb_idem_key(sb_key_t *k, const char *tenant, char scope, int channel,
+    const char *who, uint64_t conv, sb_span_t id);
+int sb_idem_put(sb_ctx_t *cx, sb_key_t *k, uint64_t conv, uint64_t seq);
+int sb_open_key(sb_key_t *k, const char *tenant, int channel,
+    const char *visitor);
+
+/* deadlines (R13-R16): rows keyed by due time (sb_deadline.c) */
+void sb_deadline_key(sb_key_t *k, int64_t due, const char *tenant, int kind,
+    uint64_t conv, uint64_t seq);
+int sb_deadline_set(sb_ctx_t *cx, sb_conv_t *c, int kind, int64_t due);
+int sb_deadline_clear(sb_ctx_t *cx, sb_conv_t *c, int kind);
+int sb_deadline_clear_all(sb_ctx_t *cx, sb_conv_t *c);
+int sb_deadline_earliest(sb_store_t *st, MDB_txn *txn, int64_t *due);
+
+/* the routing index and presence (sb_ready.c) */
+int sb_ready_sync(sb_ctx_t *cx, sb_agent_t *a);
+int sb_presence_seen(sb_ctx_t *cx, sb_agent_t *a);
+int sb_presence_expire(sb_ctx_t *cx);
+int sb_pick(sb_ctx_t *cx, const sb_conv_t *c, const char *exclude,
+    sb_agent_t **best);
+
+/* queues (R3) (sb_queue.c) */
+int sb_enqueue(sb_ctx_t *cx, sb_conv_t *c);
+int sb_dequeue(sb_ctx_t *cx, sb_conv_t *c);
+int sb_queue_oldest(sb_ctx_t *cx, const sb_agent_t *a, int k,
+    uint64_t avoid, uint64_t *conv);
+
+/* the router (sb_router.c) */
+int sb_assign(sb_ctx_t *cx, sb_conv_t *c, sb_agent_t *a);
+int sb_route(sb_ctx_t *cx, sb_conv_t *c, const char *exclude,
+    const char *prefer);
+int sb_drain(sb_ctx_t *cx, const char *agent, int k, uint64_t avoid);
+int sb_drain_all(sb_ctx_t *cx, const char *agent);
+int sb_unassign(sb_ctx_t *cx, sb_conv_t *c, sb_agent_t *a);
+int sb_hand_back(sb_ctx_t *cx, sb_conv_t *c, sb_agent_t *a, sb_why_t why);
+int sb_requeue(sb_ctx_t *cx, sb_conv_t *c);
+int sb_wake(sb_ctx_t *cx, sb_conv_t *c, const char *why);
+int sb_last_handler(sb_ctx_t *cx, const sb_conv_t *c, char *agent);
+int sb_held_add(sb_ctx_t *cx, const sb_conv_t *c, const char *agent);
+int sb_held_del(sb_ctx_t *cx, const sb_conv_t *c, const char *agent);
+
+/* the end (R9, R15, R19) (sb_end.c) */
+int sb_end(sb_ctx_t *cx, sb_conv_t *c, const char *by, const char *text,
+    sb_why_t why);
+
+/* delivery (R22) (sb_delivery.c) */
+int sb_channel_third_party(int channel);
+int sb_delivery_claim(sb_ctx_t *cx, sb_conv_t *c, uint64_t seq,
+    int64_t due);
+int sb_delivery_outcome(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_delivery_receipts(sb_ctx_t *cx, int channel,
+    const sb_receipt_t *r, size_t n, int *moved);
+void sb_sent_key(sb_key_t *k, const char *tenant, int channel,
+    sb_span_t id);
+
+/* a record copied into the arena, decoded, changed and written back */
+int sb_msg_load(sb_ctx_t *cx, uint64_t conv, uint64_t seq, sb_msg_t *m);
+int sb_msg_store(sb_ctx_t *cx, uint64_t conv, const sb_msg_t *m,
+    sb_span_t *record);
+int sb_msg_record(sb_ctx_t *cx, const sb_msg_t *m, sb_span_t *out);
+void sb_msg_key(sb_key_t *k, const char *tenant, uint64_t conv,
+    uint64_t seq);
+
+#endif

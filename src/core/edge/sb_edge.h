@@ -1,0 +1,78 @@
+/* The HTTP edge of the core: JSON request bodies into typed commands,
+ * results and records into JSON answers (after the commit, on the event
+ * loop), the read-side queries, and bearer tokens (R25). */
+
+#ifndef SB_EDGE_H
+#define SB_EDGE_H
+
+#include "commands/sb_commands.h"
+#include "util/sb_json.h"
+
+/* a body into the command of its type; -1 with the 4xx in err */
+int sb_body_parse(sb_cmd_t *cmd, const sb_config_t *cfg, const char *body,
+    size_t len, sb_answer_t *err);
+
+/* the answer to a committed (or refused) command; views are read in txn */
+void sb_result_answer(sb_store_t *st, MDB_txn *txn, const sb_cmd_t *cmd,
+    const sb_result_t *res, sb_answer_t *ans);
+
+/* views (sb_render.c) */
+void sb_render_message(sb_jw_t *w, sb_span_t record);
+void sb_render_event(sb_jw_t *w, const sb_event_t *e);
+int sb_render_conversation(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
+    const char *tenant, const sb_conv_t *c, int64_t now, int thread);
+int sb_render_agent(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
+    const char *tenant, const sb_agent_t *a, int64_t now);
+
+/* reads, each in the caller's read transaction; store errors are 500s */
+int sb_load_conv(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    uint64_t id, sb_conv_t *c);
+int sb_load_agent(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *id, sb_agent_t *a);
+int sb_query_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *owner, uint64_t cursor, sb_answer_t *ans);
+void sb_query_agent_me(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *agent, int64_t now, sb_answer_t *ans);
+int sb_query_agent_seen(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *agent, int64_t *seen_at);
+void sb_query_conversation(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *id, const char *agent, int64_t now, sb_answer_t *ans);
+void sb_query_group(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *id, sb_answer_t *ans);
+void sb_query_ledger(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    uint64_t cursor, sb_answer_t *ans);
+
+typedef struct {
+    int          state;          /* -1: any */
+    const char  *group;
+    const char  *tag;
+    uint64_t     after;          /* paging: the last id of the page before */
+    size_t       limit;
+} sb_conv_filter_t;
+
+void sb_query_conversations(sb_store_t *st, MDB_txn *txn,
+    const char *tenant, const sb_conv_filter_t *filter, int64_t now,
+    sb_answer_t *ans);
+void sb_query_stats(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    int64_t now, sb_answer_t *ans);
+void sb_query_canned(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *id, sb_answer_t *ans);
+void sb_query_block(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    int channel, const char *visitor, sb_answer_t *ans);
+void sb_query_capabilities(const sb_config_t *cfg, sb_answer_t *ans);
+void sb_store_error(sb_answer_t *ans, int rc);
+void sb_jw_finish(sb_jw_t *w, int rc, sb_answer_t *ans);
+
+/* bearer tokens (R25) */
+typedef struct {
+    char     sub[SB_ID_MAX + 1];
+    char     role[16];
+    char     tenant[SB_ID_MAX + 1];
+    char     channel[16];
+    int64_t  exp;
+} sb_claims_t;
+
+int sb_jwt_verify(const char *token, size_t len, const unsigned char *key,
+    size_t keylen, int64_t now_s, sb_claims_t *claims, const char **why);
+
+#endif

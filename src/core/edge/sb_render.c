@@ -1,0 +1,352 @@
+/* Views: binary records as the API shows them (R17, R18, R24): thread
+ * entries, log events, conversations with their handlers, tags and
+ * thread, and agents with their classes and held conversations. */
+
+#include <stdio.h>
+
+#include "edge/sb_edge.h"
+
+static const char *const  sb_sys_names[SB_SYS_COUNT] = {
+    NULL, "assigned", "reassigned", "snoozed", "woke", "released",
+    "transferred", "ended", "blocked"
+};
+
+static const char *const  sb_kind_names[] = { "visitor", "agent", "system" };
+
+static const char *const  sb_event_names[SB_EV_COUNT] = {
+    "conversation.assigned", "conversation.message",
+    "conversation.unassigned", "conversation.ended",
+    "conversation.transferred", "message.status", "message.failed",
+    "message"
+};
+
+
+static void
+sb_render_delivery(sb_jw_t *w, const sb_delivery_t *d)
+{
+    sb_jw_key(w, "delivery");
+    sb_jw_obj(w);
+    sb_jw_kstr(w, "state", sb_delivery_name(d->state));
+    sb_jw_kint(w, "attempts", d->attempts);
+    if (d->http_status) {
+        sb_jw_kint(w, "http_status", d->http_status);
+    }
+    if (d->error.n) {
+        sb_jw_kspan(w, "error", d->error);
+    }
+    if (d->provider_id.n) {
+        sb_jw_kspan(w, "provider_id", d->provider_id);
+    }
+    if (d->retry_at) {
+        sb_jw_ktime(w, "retry_at", d->retry_at);
+    }
+    if (d->sent_at) {
+        sb_jw_ktime(w, "sent_at", d->sent_at);
+    }
+    if (d->delivered_at) {
+        sb_jw_ktime(w, "delivered_at", d->delivered_at);
+    }
+    if (d->read_at) {
+        sb_jw_ktime(w, "read_at", d->read_at);
+    }
+    if (d->failed_at) {
+        sb_jw_ktime(w, "failed_at", d->failed_at);
+    }
+    sb_jw_obj_end(w);
+}
+
+
+/* A thread entry from its record; a record that does not decode shows
+ * as null rather than stopping the answer. */
+void
+sb_render_message(sb_jw_t *w, sb_span_t record)
+{
+    sb_msg_t  m;
+
+    if (sb_msg_decode(record.p, record.n, &m) != 0) {
+        sb_jw_null(w);
+        return;
+    }
+    sb_jw_obj(w);
+    sb_jw_kint(w, "seq", (int64_t) m.seq);
+    sb_jw_kstr(w, "kind", sb_kind_names[m.kind]);
+    sb_jw_key(w, "author");
+    sb_jw_strn(w, m.author.p, m.author.n);
+    sb_jw_key(w, "text");
+    sb_jw_strn(w, m.text.p, m.text.n);
+    sb_jw_ktime(w, "at", m.at);
+    sb_jw_kstr(w, "event", sb_sys_names[m.event]);
+    if (m.media.n) {
+        sb_jw_key(w, "media");
+        sb_jw_raw(w, m.media.p, m.media.n);
+    }
+    if (m.canned.n) {
+        sb_jw_kspan(w, "canned", m.canned);
+    }
+    if (m.attachment_url.n) {
+        sb_jw_key(w, "attachment");
+        sb_jw_obj(w);
+        sb_jw_kspan(w, "url", m.attachment_url);
+        if (m.attachment_name.n) {
+            sb_jw_kspan(w, "name", m.attachment_name);
+        }
+        sb_jw_obj_end(w);
+    }
+    if (m.offer_url.n) {
+        sb_jw_key(w, "offer");
+        sb_jw_obj(w);
+        sb_jw_kspan(w, "title", m.offer_title);
+        sb_jw_kspan(w, "url", m.offer_url);
+        sb_jw_obj_end(w);
+    }
+    if (m.delivery.state != SB_DLV_NONE) {
+        sb_render_delivery(w, &m.delivery);
+    }
+    sb_jw_obj_end(w);
+}
+
+
+static void
+sb_jw_conv(sb_jw_t *w, const char *key, uint64_t id)
+{
+    char  name[24];
+
+    if (key) {
+        sb_jw_key(w, key);
+    }
+    sb_jw_strn(w, name, sb_conv_name(id, name));
+}
+
+
+/* R24: {seq, type, conversation, at, …} */
+void
+sb_render_event(sb_jw_t *w, const sb_event_t *e)
+{
+    sb_jw_obj(w);
+    sb_jw_kint(w, "seq", (int64_t) e->seq);
+    sb_jw_kstr(w, "type", sb_event_names[e->type]);
+    sb_jw_conv(w, "conversation", e->conv);
+    sb_jw_ktime(w, "at", e->at);
+    switch (e->type) {
+    case SB_EV_ASSIGNED:
+        sb_jw_kstr(w, "channel", sb_channel_name(e->channel));
+        sb_jw_kspan(w, "class", e->klass);
+        sb_jw_kspan(w, "group", e->group);
+        sb_jw_kspan(w, "visitor", e->visitor);
+        break;
+    case SB_EV_UNASSIGNED:
+    case SB_EV_ENDED:
+        sb_jw_kstr(w, "reason", sb_why_name(e->why));
+        break;
+    case SB_EV_TRANSFERRED:
+        sb_jw_kspan(w, "from", e->from);
+        sb_jw_kspan(w, "comment", e->comment);
+        break;
+    default:
+        break;
+    }
+    if (e->message.n) {
+        sb_jw_key(w, "message");
+        sb_render_message(w, e->message);
+    }
+    sb_jw_obj_end(w);
+}
+
+
+/* Rows under prefix, each handed to row(); stops on a non-zero. */
+typedef int (*sb_row_pt)(MDB_val *key, MDB_val *val, void *data);
+
+static int
+sb_each(MDB_txn *txn, MDB_dbi dbi, sb_key_t *prefix, sb_row_pt row,
+    void *data)
+{
+    MDB_cursor  *cur;
+    MDB_val      key = sb_key_val(prefix), val;
+    int          rc;
+
+    SB_TRY(mdb_cursor_open(txn, dbi, &cur));
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == 0 && sb_key_has_prefix(&key, prefix);
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        rc = row(&key, &val, data);
+        if (rc) {
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+typedef struct {
+    sb_jw_t  *w;
+    size_t    prefix;
+} sb_rows_t;
+
+
+static int
+sb_handler_row(MDB_val *key, MDB_val *val, void *data)
+{
+    sb_rows_t     *r = data;
+    sb_handler_t   h;
+
+    SB_TRY(sb_handler_decode(val->mv_data, val->mv_size, &h));
+    sb_jw_obj(r->w);
+    sb_jw_kstr(r->w, "agent", h.agent);
+    sb_jw_ktime(r->w, "from", h.from);
+    sb_jw_ktime(r->w, "to", h.to);
+    sb_jw_obj_end(r->w);
+    return 0;
+}
+
+
+static int
+sb_tag_row(MDB_val *key, MDB_val *val, void *data)
+{
+    sb_rows_t  *r = data;
+
+    sb_jw_strn(r->w, val->mv_data, val->mv_size);
+    return 0;
+}
+
+
+static int
+sb_thread_row(MDB_val *key, MDB_val *val, void *data)
+{
+    sb_rows_t  *r = data;
+    sb_span_t   rec = { val->mv_data, val->mv_size };
+
+    sb_render_message(r->w, rec);
+    return 0;
+}
+
+
+static int
+sb_list(sb_jw_t *w, const char *name, MDB_txn *txn, MDB_dbi dbi,
+    const char *tenant, uint64_t conv, sb_row_pt row)
+{
+    sb_key_t   prefix;
+    sb_rows_t  r;
+    int        rc;
+
+    sb_key_init(&prefix, tenant);
+    sb_key_u64(&prefix, conv);
+    r.w = w;
+    r.prefix = prefix.n;
+    sb_jw_key(w, name);
+    sb_jw_arr(w);
+    rc = sb_each(txn, dbi, &prefix, row, &r);
+    sb_jw_arr_end(w);
+    return rc;
+}
+
+
+/* R18: handlers in order with times, the age and the agent's silence. */
+int
+sb_render_conversation(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
+    const char *tenant, const sb_conv_t *c, int64_t now, int thread)
+{
+    int64_t  end = c->ended_at ? c->ended_at : now;
+
+    sb_jw_obj(w);
+    sb_jw_conv(w, "id", c->id);
+    sb_jw_kstr(w, "channel", sb_channel_name(c->channel));
+    sb_jw_kstr(w, "class", c->klass >= 0 ? st->cfg->classes[c->klass].name
+                                         : NULL);
+    sb_jw_kstr(w, "group", c->group);
+    sb_jw_kstr(w, "visitor", c->visitor);
+    sb_jw_kstr(w, "state", sb_state_name(c->state));
+    sb_jw_kstr(w, "agent", c->agent[0] ? c->agent : NULL);
+    SB_TRY(sb_list(w, "tags", txn, st->db[SB_DB_TAG], tenant, c->id,
+                   sb_tag_row));
+    sb_jw_ktime(w, "created_at", c->created_at);
+    sb_jw_ktime(w, "last_visitor_message_at", c->last_visitor_at);
+    sb_jw_ktime(w, "last_agent_message_at", c->last_agent_at);
+    sb_jw_ktime(w, "waiting_since", c->waiting_since);
+    sb_jw_ktime(w, "assigned_at", c->assigned_at);
+    sb_jw_ktime(w, "snoozed_until", c->snoozed_until);
+    sb_jw_ktime(w, "ended_at", c->ended_at);
+    sb_jw_kstr(w, "end_reason", sb_why_name(c->end_reason));
+    sb_jw_kstr(w, "credited_agent", c->state == SB_STATE_ENDED
+                                    && c->credited[0] ? c->credited : NULL);
+    if (c->contact[0]) {
+        sb_jw_kstr(w, "account", c->account);
+        sb_jw_kstr(w, "contact", c->contact);
+        sb_jw_kstr(w, "reply_to", c->reply_to);
+    }
+    sb_jw_kint(w, "age_seconds", (end - c->created_at) / 1000);
+    sb_jw_key(w, "since_last_agent_message_seconds");
+    if (c->last_agent_at) {
+        sb_jw_int(w, (end - c->last_agent_at) / 1000);
+    } else {
+        sb_jw_null(w);
+    }
+    SB_TRY(sb_list(w, "handlers", txn, st->db[SB_DB_HANDLER], tenant, c->id,
+                   sb_handler_row));
+    if (thread) {
+        SB_TRY(sb_list(w, "thread", txn, st->db[SB_DB_MSG], tenant, c->id,
+                       sb_thread_row));
+    }
+    sb_jw_obj_end(w);
+    return 0;
+}
+
+
+static int
+sb_held_row(MDB_val *key, MDB_val *val, void *data)
+{
+    sb_rows_t  *r = data;
+
+    sb_jw_conv(r->w, NULL, sb_be64((unsigned char *) key->mv_data
+                                   + r->prefix));
+    return 0;
+}
+
+
+/* R5: per class available, status, used, capacity; R5a: presence. */
+int
+sb_render_agent(sb_jw_t *w, sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const sb_agent_t *a, int64_t now)
+{
+    const sb_config_t  *cfg = st->cfg;
+    sb_key_t            prefix;
+    sb_rows_t           r;
+    int                 k, g, present = sb_agent_present(cfg, a, now);
+
+    sb_jw_obj(w);
+    sb_jw_kstr(w, "id", a->id);
+    sb_jw_kstr(w, "name", a->name);
+    sb_jw_key(w, "groups");
+    sb_jw_arr(w);
+    for (g = 0; g < a->ngroups; g++) {
+        sb_jw_str(w, a->groups[g]);
+    }
+    sb_jw_arr_end(w);
+    sb_jw_kstr(w, "presence", present ? "online" : "away");
+    sb_jw_ktime(w, "last_seen_at", a->seen_at);
+    sb_jw_key(w, "classes");
+    sb_jw_obj(w);
+    for (k = 0; k < cfg->nclasses; k++) {
+        sb_jw_key(w, cfg->classes[k].name);
+        sb_jw_obj(w);
+        sb_jw_kbool(w, "available", a->cls[k].available);
+        sb_jw_kstr(w, "status",
+                   sb_status_name(sb_agent_status(cfg, a, k, present)));
+        sb_jw_kint(w, "used", a->cls[k].used);
+        sb_jw_kint(w, "capacity", sb_agent_capacity(cfg, a, k));
+        sb_jw_obj_end(w);
+    }
+    sb_jw_obj_end(w);
+
+    sb_key_init(&prefix, tenant);
+    sb_key_str(&prefix, a->id);
+    r.w = w;
+    r.prefix = prefix.n;
+    sb_jw_key(w, "conversations");
+    sb_jw_arr(w);
+    SB_TRY(sb_each(txn, st->db[SB_DB_HELD], &prefix, sb_held_row, &r));
+    sb_jw_arr_end(w);
+    sb_jw_obj_end(w);
+    return 0;
+}

@@ -1,0 +1,92 @@
+/* The LMDB store: the environment and its named databases, tenant-scoped
+ * keys with big-endian integers, and the small txn helpers above LMDB. */
+
+#ifndef SB_STORE_H
+#define SB_STORE_H
+
+#include <lmdb.h>
+
+#include "util/sb_util.h"
+
+#define SB_KEY_MAX  500     /* below LMDB's default 511-byte key limit */
+
+enum {
+    SB_DB_META,       /* format; per-tenant counters; the purge position */
+    SB_DB_CONV,       /* t conv            -> conversation */
+    SB_DB_MSG,        /* t conv seq        -> thread entry */
+    SB_DB_HANDLER,    /* t conv n          -> who held it, from, to */
+    SB_DB_TAG,        /* t conv n          -> tag */
+    SB_DB_TAGGED,     /* t tag conv        -> "" (the ?tag= filter) */
+    SB_DB_OPEN,       /* t ch visitor      -> conv (R1) */
+    SB_DB_AGENT,      /* t agent           -> agent */
+    SB_DB_HELD,       /* t agent conv      -> class name */
+    SB_DB_GROUP,      /* t group           -> group */
+    SB_DB_MEMBER,     /* t group agent     -> "" */
+    SB_DB_READY,      /* t group class used last agent -> "" (routing) */
+    SB_DB_SEEN,       /* t seen_at agent   -> "" (presence, R5a) */
+    SB_DB_QUEUE,      /* t group class since conv -> "" (R3) */
+    SB_DB_STATE,      /* t state conv      -> "" (?state=) */
+    SB_DB_EVENT,      /* t owner seq       -> event (R24) */
+    SB_DB_IDEM,       /* t scope ...       -> conv seq at (R21) */
+    SB_DB_LEDGER,     /* t seq             -> ledger entry (R19) */
+    SB_DB_DEADLINE,   /* due t kind subject -> "" (R16) */
+    SB_DB_CANNED,     /* t id              -> canned response */
+    SB_DB_BLOCK,      /* t ch visitor      -> block (R11) */
+    SB_DB_COUNTER,    /* t kind ...        -> int64 (stats) */
+    SB_DB_COUNT
+};
+
+typedef struct {
+    MDB_env            *env;
+    MDB_dbi             db[SB_DB_COUNT];
+    const sb_config_t  *cfg;
+} sb_store_t;
+
+typedef struct {
+    unsigned char  b[SB_KEY_MAX];
+    size_t         n;
+    int            overflow;
+} sb_key_t;
+
+int sb_store_open(sb_store_t *st, const char *path, size_t mapsize,
+    int nosync, char *err, size_t errlen);
+void sb_store_close(sb_store_t *st);
+
+/* keys: strings end with NUL so "ab"+"c" never meets "a"+"bc" */
+void sb_key_init(sb_key_t *k, const char *tenant);
+void sb_key_raw(sb_key_t *k, const void *p, size_t n);
+void sb_key_str(sb_key_t *k, const char *s);
+void sb_key_span(sb_key_t *k, sb_span_t s);
+void sb_key_u8(sb_key_t *k, unsigned v);
+void sb_key_u32(sb_key_t *k, uint32_t v);
+void sb_key_u64(sb_key_t *k, uint64_t v);
+uint64_t sb_be64(const unsigned char *p);
+uint32_t sb_be32(const unsigned char *p);
+
+static inline MDB_val
+sb_key_val(sb_key_t *k)
+{
+    MDB_val  v = { k->n, k->b };
+
+    return v;
+}
+
+static inline int
+sb_key_has_prefix(const MDB_val *key, const sb_key_t *prefix)
+{
+    return key->mv_size >= prefix->n
+           && memcmp(key->mv_data, prefix->b, prefix->n) == 0;
+}
+
+/* rows */
+int sb_get(MDB_txn *txn, MDB_dbi dbi, sb_key_t *k, MDB_val *val);
+int sb_put(MDB_txn *txn, MDB_dbi dbi, sb_key_t *k, const void *v,
+    size_t len);
+int sb_reserve(MDB_txn *txn, MDB_dbi dbi, sb_key_t *k, size_t len,
+    unsigned char **out);
+int sb_del(MDB_txn *txn, MDB_dbi dbi, sb_key_t *k);
+int sb_prefix_last(MDB_txn *txn, MDB_dbi dbi, sb_key_t *prefix,
+    MDB_val *key, MDB_val *val);
+int sb_prefix_any(MDB_txn *txn, MDB_dbi dbi, sb_key_t *prefix);
+
+#endif

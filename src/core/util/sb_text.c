@@ -1,0 +1,164 @@
+/* Text checks: ids, strict UTF-8, emoji (R12), character counts and cuts
+ * on character boundaries, and tag normalisation (R11). */
+
+#include <ctype.h>
+
+#include "util/sb_util.h"
+
+
+/* Ids are 1-64 of A-Za-z0-9._- ; provider visitor ids may also hold +:@ */
+int
+sb_valid_id(const char *s, size_t len, int provider)
+{
+    size_t  i;
+    char    c;
+
+    if (len == 0 || len > (provider ? SB_VISITOR_MAX : SB_ID_MAX)) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        c = s[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')
+        {
+            continue;
+        }
+        if (provider && (c == '+' || c == ':' || c == '@')) {
+            continue;
+        }
+        return 0;
+    }
+    return 1;
+}
+
+
+/* Strict UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
+int
+sb_valid_utf8(const unsigned char *s, size_t len)
+{
+    size_t    i = 0, n, k;
+    uint32_t  cp, min;
+
+    while (i < len) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        if ((s[i] & 0xe0) == 0xc0) {
+            n = 1; cp = s[i] & 0x1f; min = 0x80;
+        } else if ((s[i] & 0xf0) == 0xe0) {
+            n = 2; cp = s[i] & 0x0f; min = 0x800;
+        } else if ((s[i] & 0xf8) == 0xf0) {
+            n = 3; cp = s[i] & 0x07; min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (i + n >= len) {
+            return 0;
+        }
+        for (k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            return 0;
+        }
+        i += n + 1;
+    }
+    return 1;
+}
+
+
+/* Pictographs, dingbats, flags, keycaps, variation selector 16: what a
+ * channel without emoji could not show. Input is valid UTF-8. */
+int
+sb_has_emoji(const unsigned char *s, size_t len)
+{
+    size_t    i = 0, n, k;
+    uint32_t  cp;
+
+    while (i < len) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        n = (s[i] >= 0xf0) ? 3 : (s[i] >= 0xe0) ? 2 : 1;
+        cp = s[i] & (0x3f >> n);
+        for (k = 1; k <= n && i + k < len; k++) {
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((cp >= 0x1f000 && cp <= 0x1faff) || (cp >= 0x2600 && cp <= 0x27bf)
+            || cp == 0xfe0f || cp == 0x20e3)
+        {
+            return 1;
+        }
+        i += n + 1;
+    }
+    return 0;
+}
+
+
+/* Characters (code points) in valid UTF-8: what providers count. */
+size_t
+sb_utf8_chars(const char *s, size_t len)
+{
+    size_t  i, chars = 0;
+
+    for (i = 0; i < len; i++) {
+        chars += ((unsigned char) s[i] & 0xc0) != 0x80;
+    }
+    return chars;
+}
+
+
+/* The longest prefix of s within max bytes that ends on a character. */
+size_t
+sb_utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max) {
+        return len;
+    }
+    while (max > 0 && ((unsigned char) s[max] & 0xc0) == 0x80) {
+        max--;
+    }
+    return max;
+}
+
+
+/* R11: lower-case, outer blanks trimmed, inner blanks as one '-'; 1-32
+ * bytes, no control characters or commas. out holds SB_TAG_MAX + 1. */
+int
+sb_normalize_tag(const char *in, size_t len, char *out)
+{
+    const char  *end = in + len;
+    size_t       n = 0;
+    int          blank = 0;
+
+    while (in < end && (*in == ' ' || *in == '\t')) {
+        in++;
+    }
+    for ( ; in < end; in++) {
+        if (*in == ' ' || *in == '\t') {
+            blank = 1;
+            continue;
+        }
+        if ((unsigned char) *in < 0x20 || *in == 0x7f || *in == ',') {
+            return -1;
+        }
+        if (blank && n) {
+            if (n == SB_TAG_MAX) {
+                return -1;
+            }
+            out[n++] = '-';
+        }
+        blank = 0;
+        if (n == SB_TAG_MAX) {
+            return -1;
+        }
+        out[n++] = (char) tolower((unsigned char) *in);
+    }
+    out[n] = '\0';
+    return n ? 0 : -1;
+}

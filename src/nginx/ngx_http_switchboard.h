@@ -1,0 +1,166 @@
+/* Switchboard nginx glue: configuration, a request's context, and what
+ * the glue's parts offer each other. The write path reports to the
+ * others through hooks they register at init, never by calling them. */
+
+#ifndef _NGX_HTTP_SWITCHBOARD_H_INCLUDED_
+#define _NGX_HTTP_SWITCHBOARD_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <ngx_thread_pool.h>
+
+#include "sb_core.h"
+
+
+#define NGX_HTTP_SWITCHBOARD_NONE     0
+#define NGX_HTTP_SWITCHBOARD_AGENT    1
+#define NGX_HTTP_SWITCHBOARD_VISITOR  2
+#define NGX_HTTP_SWITCHBOARD_ADMIN    3
+#define NGX_HTTP_SWITCHBOARD_WEBHOOK  4
+
+
+typedef struct {
+    ngx_str_t                  store_path;
+    size_t                     map_size;
+    ngx_flag_t                 sync;
+    ngx_str_t                  jwt_secret;
+    ngx_msec_t                 poll_timeout;
+    ngx_msec_t                 presence_timeout;
+    ngx_flag_t                 classes_set;
+    ngx_msec_t                 first_reply_timeout;
+    ngx_msec_t                 reply_timeout;
+    ngx_msec_t                 snooze_max;
+    ngx_flag_t                 sticky;
+    size_t                     text_max;
+    ngx_int_t                  deliver_attempts;
+    ngx_msec_t                 deliver_backoff;
+    ngx_msec_t                 deliver_timeout;
+    ngx_msec_t                 dedupe_window;
+    struct {
+        ngx_str_t              uri;
+        ngx_http_conf_ctx_t   *conf;        /* the server it was written in */
+    }                          deliver[SB_CH_COUNT];
+    unsigned                   caps_set;    /* channels named by a directive */
+    sb_config_t                core;
+    ngx_thread_pool_t         *thread_pool;
+} ngx_http_switchboard_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                 kind;
+    ngx_str_t                  group;
+    ngx_http_complex_value_t  *tenant;
+    off_t                      max_body;
+    ngx_uint_t                 channel;          /* webhook locations */
+    ngx_str_t                  webhook_secret;
+    ngx_str_t                  verify_token;
+    ngx_str_t                  public_url;       /* Twilio signs it */
+} ngx_http_switchboard_loc_conf_t;
+
+
+/* One command on its way through the group-committed write path. */
+typedef struct {
+    sb_cmd_t                   cmd;
+    sb_result_t                result;
+    ngx_http_request_t        *request;     /* NULL: no one waits for it */
+    ngx_queue_t                queue;
+} ngx_http_switchboard_op_t;
+
+
+/* A request's state while it builds its command. */
+typedef struct {
+    sb_cmd_type_t              type;
+    char                       tenant[SB_ID_MAX + 1];
+    char                       actor[SB_ID_MAX + 1];
+    char                       target[SB_VISITOR_MAX + 1];
+    uint64_t                   conv;
+    int                        channel;
+    ngx_str_t                  idem;
+    void                      *hold;        /* a held poll */
+    ngx_http_switchboard_op_t *op;          /* the command in flight */
+    void                      *delivery;    /* a request made for a job */
+} ngx_http_switchboard_ctx_t;
+
+
+/* after each commit: the batch's ops (answered already) and the moved
+ * logs; after each wake-up datagram line: its bytes */
+typedef void (*ngx_http_switchboard_commit_pt)(ngx_http_switchboard_op_t **ops,
+    ngx_uint_t n, sb_moved_t *moved);
+typedef void (*ngx_http_switchboard_wake_pt)(u_char *line, size_t len);
+
+
+extern ngx_module_t  ngx_http_switchboard_module;
+extern sb_store_t    ngx_http_switchboard_store;
+
+
+/* request.c: answers, bodies, headers, tokens, read transactions */
+ngx_int_t ngx_http_switchboard_answer(ngx_http_request_t *r,
+    sb_answer_t *ans);
+ngx_int_t ngx_http_switchboard_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *message);
+ngx_int_t ngx_http_switchboard_read_body(ngx_http_request_t *r,
+    ngx_http_client_body_handler_pt handler);
+ngx_int_t ngx_http_switchboard_body_or_answer(ngx_http_request_t *r,
+    ngx_str_t *body);
+ngx_str_t *ngx_http_switchboard_header(ngx_http_request_t *r,
+    const char *name);
+ngx_int_t ngx_http_switchboard_arg(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value);
+ngx_int_t ngx_http_switchboard_tenant(ngx_http_request_t *r, char *tenant,
+    sb_answer_t *err);
+ngx_int_t ngx_http_switchboard_authenticate(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, const char *role, sb_answer_t *err);
+MDB_txn *ngx_http_switchboard_read_begin(ngx_log_t *log);
+void ngx_http_switchboard_read_end(void);
+void ngx_http_switchboard_read_close(void);
+
+/* commit.c: the write path */
+ngx_int_t ngx_http_switchboard_commit_init(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_switchboard_submit(ngx_http_request_t *r,
+    sb_cmd_t *cmd);
+ngx_int_t ngx_http_switchboard_on_commit(
+    ngx_http_switchboard_commit_pt handler);
+
+/* wake.c: datagrams between workers */
+ngx_int_t ngx_http_switchboard_wake_create(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_switchboard_wake_listen(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_switchboard_on_wake(ngx_http_switchboard_wake_pt handler);
+void ngx_http_switchboard_wake_broadcast(sb_moved_t *moved);
+void ngx_http_switchboard_wake_send_line(const char *line);
+
+/* poll.c: held long-polls (R24) */
+ngx_int_t ngx_http_switchboard_poll_init(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_switchboard_poll(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, const char *owner, uint64_t cursor);
+
+/* timer.c: deadlines (R16) and the dedupe purge (R21) */
+ngx_int_t ngx_http_switchboard_timer_init(ngx_cycle_t *cycle);
+
+/* deliver.c: replies to providers (R22) */
+ngx_int_t ngx_http_switchboard_deliver_init(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_switchboard_deliver_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+/* fake.c: a request of our own, for a subrequest with no client */
+ngx_http_request_t *ngx_http_switchboard_fake_request(
+    ngx_http_conf_ctx_t *conf, ngx_http_event_handler_pt done);
+void ngx_http_switchboard_fake_close(ngx_http_request_t *r);
+ngx_int_t ngx_http_switchboard_fake_body(ngx_http_request_t *r,
+    const char *body, size_t len, const char *type);
+
+/* routes.c and api.c: the three APIs */
+ngx_int_t ngx_http_switchboard_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_switchboard_command(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_cmd_type_t type);
+
+/* webhook.c: providers' deliveries (R20) */
+ngx_int_t ngx_http_switchboard_webhook_handler(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx);
+
+/* directives.c */
+char *ngx_http_switchboard_directive_error(ngx_conf_t *cf);
+
+
+#endif /* _NGX_HTTP_SWITCHBOARD_H_INCLUDED_ */

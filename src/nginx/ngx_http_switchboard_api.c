@@ -1,0 +1,578 @@
+/* The routes' handlers: reads answered at once from the worker's read
+ * transaction, and commands (their body validated into a typed command)
+ * handed to the write path, answered after their commit. */
+
+#include "ngx_http_switchboard_api.h"
+
+
+static void ngx_http_switchboard_body_ready(ngx_http_request_t *r);
+
+
+/* a read: one query in a fresh read transaction */
+typedef void (*ngx_http_switchboard_query_pt)(MDB_txn *txn,
+    ngx_http_request_t *r, ngx_http_switchboard_ctx_t *ctx,
+    sb_answer_t *ans);
+
+static ngx_int_t
+ngx_http_switchboard_read(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_query_pt query)
+{
+    sb_answer_t  ans = { 0, NULL, NULL, 0 };
+    MDB_txn     *txn;
+
+    txn = ngx_http_switchboard_read_begin(r->connection->log);
+    if (txn == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    query(txn, r, ctx, &ans);
+    ngx_http_switchboard_read_end();
+    return ngx_http_switchboard_answer(r, &ans);
+}
+
+
+/* An id from the path into dst; R26: 0 when it is none (refused). */
+static ngx_int_t
+ngx_http_switchboard_path_id(ngx_str_t *s, char *dst, int provider)
+{
+    if (!sb_valid_id((char *) s->data, s->len, provider)) {
+        return 0;
+    }
+    ngx_memcpy(dst, s->data, s->len);
+    dst[s->len] = '\0';
+    return 1;
+}
+
+
+#define ngx_http_switchboard_bad_id(r, what)                                 \
+    ngx_http_switchboard_error(r, 400, "bad_id", what)
+
+
+/* A conversation id into ctx->target and ctx->conv: NGX_OK, or
+ * NGX_DECLINED when it is no id (400) or no conversation can have it
+ * (404); then *rc is the answer's. */
+static ngx_int_t
+ngx_http_switchboard_path_conv(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_str_t *s, ngx_int_t *rc)
+{
+    if (!ngx_http_switchboard_path_id(s, ctx->target, 0)) {
+        *rc = ngx_http_switchboard_bad_id(r, "invalid conversation id");
+        return NGX_DECLINED;
+    }
+    if (sb_conv_parse(ctx->target, s->len, &ctx->conv) != 0) {
+        *rc = ngx_http_switchboard_error(r, 404, "unknown_conversation",
+                                         "no such conversation");
+        return NGX_DECLINED;
+    }
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_switchboard_cursor(ngx_http_request_t *r, uint64_t *cursor)
+{
+    ngx_str_t  v;
+    size_t     i;
+
+    *cursor = 0;
+    if (ngx_http_arg(r, (u_char *) "cursor", 6, &v) != NGX_OK) {
+        return NGX_OK;
+    }
+    if (v.len == 0 || v.len > 19) {
+        return NGX_ERROR;
+    }
+    for (i = 0; i < v.len; i++) {
+        if (v.data[i] < '0' || v.data[i] > '9') {
+            return NGX_ERROR;
+        }
+        *cursor = *cursor * 10 + (v.data[i] - '0');
+    }
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_switchboard_bad_cursor(ngx_http_request_t *r)
+{
+    return ngx_http_switchboard_error(r, 400, "bad_cursor",
+                                      "cursor must be an integer");
+}
+
+
+/* R5a: a poll refreshes presence, written only when it has gone stale. */
+ngx_int_t
+ngx_http_switchboard_agent_events(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+    MDB_txn                           *txn;
+    sb_cmd_t                           seen;
+    uint64_t                           cursor;
+    int64_t                            seen_at = 0, stale;
+    char                               owner[SB_ID_MAX + 8];
+    int                                rc;
+
+    if (ngx_http_switchboard_cursor(r, &cursor) != NGX_OK) {
+        return ngx_http_switchboard_bad_cursor(r);
+    }
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
+
+    txn = ngx_http_switchboard_read_begin(r->connection->log);
+    if (txn == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    rc = sb_query_agent_seen(&ngx_http_switchboard_store, txn, ctx->tenant,
+                             ctx->actor, &seen_at);
+    ngx_http_switchboard_read_end();
+    if (rc == MDB_NOTFOUND) {
+        return ngx_http_switchboard_error(r, 403, "unknown_agent",
+                                          "this agent is not in the "
+                                          "directory");
+    }
+
+    stale = (int64_t) (mcf->presence_timeout - mcf->poll_timeout) / 2;
+    if (rc == 0 && sb_now_ms() - seen_at > stale) {
+        sb_cmd_init(&seen, SB_CMD_SEEN, sb_now_ms());
+        ngx_memcpy(seen.tenant, ctx->tenant, sizeof(seen.tenant));
+        ngx_memcpy(seen.actor, ctx->actor, sizeof(ctx->actor));
+        (void) ngx_http_switchboard_submit(NULL, &seen);
+    }
+
+    sb_owner_agent(ctx->actor, owner, sizeof(owner));
+    return ngx_http_switchboard_poll(r, ctx, owner, cursor);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_visitor_events(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    uint64_t  cursor;
+    char      owner[SB_ID_MAX + 24];
+
+    if (ngx_http_switchboard_cursor(r, &cursor) != NGX_OK) {
+        return ngx_http_switchboard_bad_cursor(r);
+    }
+    sb_owner_visitor(ctx->channel, ctx->actor, owner, sizeof(owner));
+    return ngx_http_switchboard_poll(r, ctx, owner, cursor);
+}
+
+
+static void
+ngx_http_switchboard_q_me(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    sb_query_agent_me(&ngx_http_switchboard_store, txn, ctx->tenant,
+                      ctx->actor, sb_now_ms(), ans);
+}
+
+
+/* the admin's view of an agent: unknown is 404 (for the agent itself,
+ * 403: its token names no one) */
+static void
+ngx_http_switchboard_q_agent(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    sb_query_agent_me(&ngx_http_switchboard_store, txn, ctx->tenant,
+                      ctx->target, sb_now_ms(), ans);
+    if (ans->status == 403) {
+        sb_answer_error(ans, 404, "unknown_agent", "no agent %s",
+                        ctx->target);
+    }
+}
+
+
+ngx_int_t
+ngx_http_switchboard_get_me(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_me);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_get_agent(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    if (!ngx_http_switchboard_path_id(&path->seg[1], ctx->target, 0)) {
+        return ngx_http_switchboard_bad_id(r, "invalid agent id");
+    }
+    return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_agent);
+}
+
+
+static void
+ngx_http_switchboard_q_group(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    sb_query_group(&ngx_http_switchboard_store, txn, ctx->tenant, ctx->target,
+                   ans);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_get_group(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    if (!ngx_http_switchboard_path_id(&path->seg[1], ctx->target, 0)) {
+        return ngx_http_switchboard_bad_id(r, "invalid group id");
+    }
+    return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_group);
+}
+
+
+static void
+ngx_http_switchboard_q_canned(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    sb_query_canned(&ngx_http_switchboard_store, txn, ctx->tenant,
+                    ctx->target[0] ? ctx->target : NULL, ans);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_get_canned(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    if (path->n == 2
+        && !ngx_http_switchboard_path_id(&path->seg[1], ctx->target, 0))
+    {
+        return ngx_http_switchboard_bad_id(r, "invalid canned id");
+    }
+    return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_canned);
+}
+
+
+static void
+ngx_http_switchboard_q_conversation(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    ngx_http_switchboard_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
+    sb_query_conversation(&ngx_http_switchboard_store, txn, ctx->tenant,
+                          ctx->target,
+                          lcf->kind == NGX_HTTP_SWITCHBOARD_AGENT
+                          ? ctx->actor : NULL, sb_now_ms(), ans);
+}
+
+
+/* R18, R25: an agent reads those it handled; the admin reads any. */
+ngx_int_t
+ngx_http_switchboard_get_conversation(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    ngx_int_t  rc;
+
+    if (ngx_http_switchboard_path_conv(r, ctx, &path->seg[1], &rc)
+        != NGX_OK)
+    {
+        return rc;
+    }
+    return ngx_http_switchboard_read(r, ctx,
+                                     ngx_http_switchboard_q_conversation);
+}
+
+
+static void
+ngx_http_switchboard_q_ledger(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    sb_query_ledger(&ngx_http_switchboard_store, txn, ctx->tenant, ctx->conv,
+                    ans);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_get_ledger(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    if (ngx_http_switchboard_cursor(r, &ctx->conv) != NGX_OK) {
+        return ngx_http_switchboard_bad_cursor(r);
+    }
+    return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_ledger);
+}
+
+
+/* ?state=&group=&tag=&after=&limit= for the admin's conversation list;
+ * sends nothing: a refusal is left in err. */
+static ngx_int_t
+ngx_http_switchboard_list_filter(ngx_http_request_t *r, sb_conv_filter_t *f,
+    sb_answer_t *err)
+{
+    ngx_str_t  v;
+    ngx_int_t  n;
+
+    ngx_memzero(f, sizeof(sb_conv_filter_t));
+    f->state = -1;
+    f->limit = 100;
+
+    if (ngx_http_switchboard_arg(r, "state", &v) == NGX_OK) {
+        f->state = sb_state_parse((char *) v.data, v.len);
+        if (f->state < 0) {
+            sb_answer_error(err, 400, "bad_state", "unknown state");
+            return NGX_DECLINED;
+        }
+    }
+    if (ngx_http_switchboard_arg(r, "group", &v) == NGX_OK) {
+        if (!sb_valid_id((char *) v.data, v.len, 0)) {
+            sb_answer_error(err, 400, "bad_id", "group and after are ids");
+            return NGX_DECLINED;
+        }
+        f->group = (const char *) v.data;
+    }
+    if (ngx_http_switchboard_arg(r, "after", &v) == NGX_OK
+        && (!sb_valid_id((char *) v.data, v.len, 0)
+            || sb_conv_parse((char *) v.data, v.len, &f->after) != 0))
+    {
+        sb_answer_error(err, 400, "bad_id",
+                        "after is a conversation id, as \"next\" gives");
+        return NGX_DECLINED;
+    }
+    if (ngx_http_switchboard_arg(r, "tag", &v) == NGX_OK) {
+        if (v.len == 0 || v.len > SB_TAG_MAX) {
+            sb_answer_error(err, 400, "bad_tag", "a tag is 1-32 bytes");
+            return NGX_DECLINED;
+        }
+        f->tag = (const char *) v.data;
+    }
+    if (ngx_http_arg(r, (u_char *) "limit", 5, &v) == NGX_OK) {
+        n = ngx_atoi(v.data, v.len);
+        if (n < 1 || n > 500) {
+            sb_answer_error(err, 400, "bad_limit", "limit is 1-500");
+            return NGX_DECLINED;
+        }
+        f->limit = (size_t) n;
+    }
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_switchboard_q_list(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    sb_answer_t       err = { 0, NULL, NULL, 0 };
+    sb_conv_filter_t  f;
+
+    if (ngx_http_switchboard_list_filter(r, &f, &err) != NGX_OK) {
+        *ans = err;
+        return;
+    }
+    sb_query_conversations(&ngx_http_switchboard_store, txn, ctx->tenant, &f,
+                           sb_now_ms(), ans);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_list_conversations(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_list);
+}
+
+
+static void
+ngx_http_switchboard_q_stats(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    sb_query_stats(&ngx_http_switchboard_store, txn, ctx->tenant,
+                   sb_now_ms(), ans);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_get_stats(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_stats);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_get_capabilities(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+    sb_answer_t                        ans = { 0, NULL, NULL, 0 };
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
+    sb_query_capabilities(&mcf->core, &ans);
+    return ngx_http_switchboard_answer(r, &ans);
+}
+
+
+static void
+ngx_http_switchboard_q_block(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    sb_query_block(&ngx_http_switchboard_store, txn, ctx->tenant,
+                   ctx->channel, ctx->target, ans);
+}
+
+
+/* blocks/{channel}/{visitor}: R11's block, and the unblock */
+ngx_int_t
+ngx_http_switchboard_block(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    ctx->channel = sb_channel_parse((char *) path->seg[1].data,
+                                    path->seg[1].len);
+    if (ctx->channel < 0) {
+        return ngx_http_switchboard_error(r, 404, "unknown_channel",
+                                          "no such channel");
+    }
+    if (!ngx_http_switchboard_path_id(&path->seg[2], ctx->target, 1)) {
+        return ngx_http_switchboard_bad_id(r, "invalid visitor id");
+    }
+    if (r->method == NGX_HTTP_GET) {
+        return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_block);
+    }
+    return ngx_http_switchboard_command(r, ctx, SB_CMD_UNBLOCK);
+}
+
+
+/* A command without an id in its path (availability). */
+ngx_int_t
+ngx_http_switchboard_run(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    return ngx_http_switchboard_command(r, ctx, ctx->type);
+}
+
+
+/* R21: Idempotency-Key is 1-128 visible ASCII characters. */
+static ngx_int_t
+ngx_http_switchboard_idem(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx)
+{
+    ngx_str_t   *v = ngx_http_switchboard_header(r, "Idempotency-Key");
+    ngx_uint_t   k;
+
+    if (v == NULL) {
+        return NGX_OK;
+    }
+    if (v->len == 0 || v->len > SB_IDEM_MAX) {
+        return NGX_ERROR;
+    }
+    for (k = 0; k < v->len; k++) {
+        if (v->data[k] < 0x21 || v->data[k] > 0x7e) {
+            return NGX_ERROR;
+        }
+    }
+    ctx->idem = *v;
+    return NGX_OK;
+}
+
+
+/* POST of a message: R21's Idempotency-Key is checked before the body. */
+ngx_int_t
+ngx_http_switchboard_post_message(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    ngx_int_t  rc;
+
+    if (path->n == 3
+        && ngx_http_switchboard_path_conv(r, ctx, &path->seg[1], &rc)
+           != NGX_OK)
+    {
+        return rc;
+    }
+    if (ngx_http_switchboard_idem(r, ctx) != NGX_OK) {
+        return ngx_http_switchboard_error(r, 400, "bad_idempotency_key",
+                                          "Idempotency-Key must be 1-128 "
+                                          "visible ASCII characters");
+    }
+    return ngx_http_switchboard_command(r, ctx, ctx->type);
+}
+
+
+/* An agent's action on a conversation it holds (R7-R11). */
+ngx_int_t
+ngx_http_switchboard_on_conversation(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    ngx_int_t  rc;
+
+    if (ngx_http_switchboard_path_conv(r, ctx, &path->seg[1], &rc)
+        != NGX_OK)
+    {
+        return rc;
+    }
+    return ngx_http_switchboard_command(r, ctx, ctx->type);
+}
+
+
+/* The directory: agents, groups, canned responses by id. */
+ngx_int_t
+ngx_http_switchboard_on_entry(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    if (!ngx_http_switchboard_path_id(&path->seg[1], ctx->target, 0)) {
+        return ngx_http_switchboard_bad_id(r, path->seg[0].data[0] == 'a'
+                                              ? "invalid agent id"
+                                              : path->seg[0].data[0] == 'g'
+                                              ? "invalid group id"
+                                              : "invalid canned id");
+    }
+    return ngx_http_switchboard_command(r, ctx, ctx->type);
+}
+
+
+/* A command: its body is read (a DELETE's is discarded), then checked. */
+ngx_int_t
+ngx_http_switchboard_command(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_cmd_type_t type)
+{
+    ctx->type = type;
+    if (r->method == NGX_HTTP_DELETE) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        r->main->count++;
+        ngx_http_switchboard_body_ready(r);
+        return NGX_DONE;
+    }
+    return ngx_http_switchboard_read_body(r, ngx_http_switchboard_body_ready);
+}
+
+
+/* The body is complete: validate it into a command and queue it. */
+static void
+ngx_http_switchboard_body_ready(ngx_http_request_t *r)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+    ngx_http_switchboard_loc_conf_t   *lcf;
+    ngx_http_switchboard_ctx_t        *ctx;
+    sb_cmd_t                           cmd;
+    sb_answer_t                        err = { 0, NULL, NULL, 0 };
+    ngx_str_t                          body;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
+    ctx = ngx_http_get_module_ctx(r, ngx_http_switchboard_module);
+
+    if (ngx_http_switchboard_body_or_answer(r, &body) != NGX_OK) {
+        return;
+    }
+
+    sb_cmd_init(&cmd, ctx->type, sb_now_ms());
+    cmd.channel = ctx->channel;
+    cmd.conv = ctx->conv;
+    ngx_memcpy(cmd.tenant, ctx->tenant, sizeof(cmd.tenant));
+    ngx_memcpy(cmd.actor, ctx->actor, sizeof(ctx->actor));
+    ngx_memcpy(cmd.target, ctx->target, sizeof(cmd.target));
+    ngx_memcpy(cmd.group, lcf->group.data, lcf->group.len);
+    ngx_memcpy(cmd.idem, ctx->idem.data, ctx->idem.len);
+
+    if (sb_body_parse(&cmd, &mcf->core, (char *) body.data, body.len, &err)
+        != 0)
+    {
+        sb_cmd_free(&cmd);
+        ngx_http_finalize_request(r, ngx_http_switchboard_answer(r, &err));
+        return;
+    }
+
+    if (ngx_http_switchboard_submit(r, &cmd) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}

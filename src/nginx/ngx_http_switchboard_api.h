@@ -1,0 +1,56 @@
+/* The route handlers of the three APIs (api.c), as the route table
+ * (routes.c) names them. */
+
+#ifndef _NGX_HTTP_SWITCHBOARD_API_H_INCLUDED_
+#define _NGX_HTTP_SWITCHBOARD_API_H_INCLUDED_
+
+
+#include "ngx_http_switchboard.h"
+
+
+#define SB_SEGMENTS  4
+
+typedef struct {
+    ngx_str_t   seg[SB_SEGMENTS];
+    ngx_uint_t  n;
+} ngx_http_switchboard_path_t;
+
+typedef ngx_int_t (*ngx_http_switchboard_route_pt)(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+
+
+ngx_int_t ngx_http_switchboard_agent_events(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_visitor_events(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_get_me(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_get_canned(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_get_conversation(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_get_ledger(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_list_conversations(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_get_stats(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_get_capabilities(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_get_agent(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_get_group(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_block(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_run(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_post_message(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_on_conversation(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_on_entry(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+
+
+#endif /* _NGX_HTTP_SWITCHBOARD_API_H_INCLUDED_ */

@@ -1,0 +1,268 @@
+/* The one write path: commands queue in the worker, and a pool thread
+ * applies each batch in one LMDB transaction (group commit). Answers are
+ * rendered and sent after the commit, then the hooks the other parts
+ * registered (wake-ups, timers, deliveries) hear about the batch. */
+
+#include "ngx_http_switchboard.h"
+
+#define NGX_HTTP_SWITCHBOARD_BATCH  1024
+#define NGX_HTTP_SWITCHBOARD_HOOKS  8
+
+
+typedef struct {
+    ngx_queue_t                      pending;
+    ngx_uint_t                       npending;
+    ngx_http_switchboard_op_t       *batch[NGX_HTTP_SWITCHBOARD_BATCH];
+    sb_cmd_t                        *cmds[NGX_HTTP_SWITCHBOARD_BATCH];
+    sb_result_t                      results[NGX_HTTP_SWITCHBOARD_BATCH];
+    ngx_uint_t                       nbatch;
+    sb_batch_t                      *cache;
+    sb_moved_t                       moved;
+    ngx_thread_task_t               *task;
+    ngx_thread_pool_t               *pool;
+    ngx_event_t                      flush;
+    ngx_event_t                      keepalive;
+    ngx_log_t                       *log;
+    ngx_http_switchboard_commit_pt   hooks[NGX_HTTP_SWITCHBOARD_HOOKS];
+    ngx_uint_t                       nhooks;
+    unsigned                         in_flight:1;
+} ngx_http_switchboard_committer_t;
+
+
+static ngx_http_switchboard_committer_t  *ngx_http_switchboard_committer;
+
+
+static void ngx_http_switchboard_flush(ngx_event_t *ev);
+static void ngx_http_switchboard_commit_thread(void *data, ngx_log_t *log);
+static void ngx_http_switchboard_committed(ngx_event_t *ev);
+static void ngx_http_switchboard_keepalive(ngx_event_t *ev);
+static void ngx_http_switchboard_committer_free(void *data);
+
+
+ngx_int_t
+ngx_http_switchboard_commit_init(ngx_cycle_t *cycle)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+    ngx_http_switchboard_committer_t  *cm;
+    ngx_pool_cleanup_t                *cln;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                              ngx_http_switchboard_module);
+
+    cm = ngx_pcalloc(cycle->pool, sizeof(ngx_http_switchboard_committer_t));
+    cln = ngx_pool_cleanup_add(cycle->pool, 0);
+    if (cm == NULL || cln == NULL) {
+        return NGX_ERROR;
+    }
+    ngx_queue_init(&cm->pending);
+    cm->log = cycle->log;
+    cm->pool = mcf->thread_pool;
+    cm->cache = sb_batch_create(&ngx_http_switchboard_store);
+    if (cm->cache == NULL) {
+        return NGX_ERROR;
+    }
+    cln->handler = ngx_http_switchboard_committer_free;
+    cln->data = cm;
+
+    cm->task = ngx_thread_task_alloc(cycle->pool, 0);
+    if (cm->task == NULL) {
+        return NGX_ERROR;
+    }
+    cm->task->ctx = cm;
+    cm->task->handler = ngx_http_switchboard_commit_thread;
+    cm->task->event.handler = ngx_http_switchboard_committed;
+    cm->task->event.data = cm;
+
+    cm->flush.handler = ngx_http_switchboard_flush;
+    cm->flush.data = cm;
+    cm->flush.log = cycle->log;
+
+    /* a non-cancelable timer keeps an exiting worker until its batch is
+     * answered */
+    cm->keepalive.handler = ngx_http_switchboard_keepalive;
+    cm->keepalive.data = cm;
+    cm->keepalive.log = cycle->log;
+
+    ngx_http_switchboard_committer = cm;
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_switchboard_committer_free(void *data)
+{
+    ngx_http_switchboard_committer_t  *cm = data;
+
+    sb_batch_destroy(cm->cache);
+    sb_moved_free(&cm->moved);
+}
+
+
+/* Another part hears about every batch, once its answers are out. */
+ngx_int_t
+ngx_http_switchboard_on_commit(ngx_http_switchboard_commit_pt handler)
+{
+    ngx_http_switchboard_committer_t  *cm = ngx_http_switchboard_committer;
+
+    if (cm == NULL || cm->nhooks == NGX_HTTP_SWITCHBOARD_HOOKS) {
+        return NGX_ERROR;
+    }
+    cm->hooks[cm->nhooks++] = handler;
+    return NGX_OK;
+}
+
+
+/* Takes the command (it is copied); r may be NULL for internal commands. */
+ngx_int_t
+ngx_http_switchboard_submit(ngx_http_request_t *r, sb_cmd_t *cmd)
+{
+    ngx_http_switchboard_committer_t  *cm = ngx_http_switchboard_committer;
+    ngx_http_switchboard_op_t         *op;
+
+    op = ngx_calloc(sizeof(ngx_http_switchboard_op_t), cm->log);
+    if (op == NULL) {
+        sb_cmd_free(cmd);
+        return NGX_ERROR;
+    }
+    op->cmd = *cmd;
+    op->request = r;
+
+    ngx_queue_insert_tail(&cm->pending, &op->queue);
+    cm->npending++;
+
+    /* posted, not run: every command of this loop turn joins the batch */
+    if (!cm->in_flight && !cm->flush.posted) {
+        ngx_post_event(&cm->flush, &ngx_posted_events);
+    }
+    if (!cm->keepalive.timer_set) {
+        ngx_add_timer(&cm->keepalive, 1000);
+    }
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_switchboard_flush(ngx_event_t *ev)
+{
+    ngx_http_switchboard_committer_t  *cm = ev->data;
+    ngx_queue_t                       *q;
+    ngx_http_switchboard_op_t         *op;
+
+    if (cm->in_flight || cm->npending == 0) {
+        return;
+    }
+
+    cm->nbatch = 0;
+    while (!ngx_queue_empty(&cm->pending)
+           && cm->nbatch < NGX_HTTP_SWITCHBOARD_BATCH)
+    {
+        q = ngx_queue_head(&cm->pending);
+        ngx_queue_remove(q);
+        cm->npending--;
+        op = ngx_queue_data(q, ngx_http_switchboard_op_t, queue);
+        cm->batch[cm->nbatch] = op;
+        cm->cmds[cm->nbatch] = &op->cmd;
+        ngx_memzero(&cm->results[cm->nbatch], sizeof(sb_result_t));
+        cm->nbatch++;
+    }
+
+    cm->in_flight = 1;
+    if (cm->pool == NULL
+        || ngx_thread_task_post(cm->pool, cm->task) != NGX_OK)
+    {
+        /* no thread to take it: commit on the event loop rather than lose */
+        ngx_http_switchboard_commit_thread(cm, cm->log);
+        ngx_http_switchboard_committed(&cm->task->event);
+    }
+}
+
+
+static void
+ngx_http_switchboard_commit_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_switchboard_committer_t  *cm = data;
+
+    sb_apply_batch(&ngx_http_switchboard_store, cm->cache, cm->cmds,
+                   cm->results, cm->nbatch, &cm->moved);
+}
+
+
+/* The answers, rendered from the results (and from the store, read after
+ * the commit), then finalized. */
+static void
+ngx_http_switchboard_answer_batch(ngx_http_switchboard_committer_t *cm)
+{
+    ngx_http_switchboard_op_t  *op;
+    ngx_http_request_t         *r;
+    ngx_connection_t           *c;
+    sb_answer_t                 ans;
+    MDB_txn                    *txn = NULL;
+    ngx_uint_t                  i;
+
+    for (i = 0; i < cm->nbatch; i++) {
+        op = cm->batch[i];
+        r = op->request;
+        if (r == NULL) {
+            continue;
+        }
+        if (txn == NULL) {
+            txn = ngx_http_switchboard_read_begin(r->connection->log);
+        }
+        ngx_memzero(&ans, sizeof(sb_answer_t));
+        if (txn) {
+            sb_result_answer(&ngx_http_switchboard_store, txn, &op->cmd,
+                             &op->result, &ans);
+        }
+        c = r->connection;
+        ngx_http_finalize_request(r, ngx_http_switchboard_answer(r, &ans));
+        ngx_http_run_posted_requests(c);
+    }
+    if (txn) {
+        ngx_http_switchboard_read_end();
+    }
+}
+
+
+static void
+ngx_http_switchboard_committed(ngx_event_t *ev)
+{
+    ngx_http_switchboard_committer_t  *cm = ev->data;
+    ngx_http_switchboard_op_t         *op;
+    ngx_uint_t                         i;
+
+    for (i = 0; i < cm->nbatch; i++) {
+        cm->batch[i]->result = cm->results[i];
+    }
+    ngx_http_switchboard_answer_batch(cm);
+
+    for (i = 0; i < cm->nhooks; i++) {
+        cm->hooks[i](cm->batch, cm->nbatch, &cm->moved);
+    }
+
+    for (i = 0; i < cm->nbatch; i++) {
+        op = cm->batch[i];
+        sb_result_free(&op->result);
+        sb_cmd_free(&op->cmd);
+        ngx_free(op);
+    }
+    cm->nbatch = 0;
+    sb_moved_truncate(&cm->moved, 0);
+
+    cm->in_flight = 0;
+    if (cm->npending) {
+        ngx_http_switchboard_flush(&cm->flush);
+    } else if (cm->keepalive.timer_set) {
+        ngx_del_timer(&cm->keepalive);
+    }
+}
+
+
+static void
+ngx_http_switchboard_keepalive(ngx_event_t *ev)
+{
+    ngx_http_switchboard_committer_t  *cm = ev->data;
+
+    if (cm->in_flight || cm->npending) {
+        ngx_add_timer(&cm->keepalive, 1000);
+    }
+}

@@ -1,0 +1,628 @@
+/* Switchboard's directives: the table nginx reads, and the handlers of
+ * those that need more than a stock slot (store, secrets, classes,
+ * presets, auto-close, capabilities, API and webhook kinds, delivery). */
+
+#include "ngx_http_switchboard.h"
+
+
+static char *ngx_http_switchboard_store_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_jwt_secret(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_webhook_secret(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_read_secret(ngx_conf_t *cf,
+    ngx_str_t *name, ssize_t min, ngx_str_t *out);
+static char *ngx_http_switchboard_slot_class(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_switchboard_snooze_presets(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_auto_close(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_capabilities(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_switchboard_deliver_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
+
+ngx_command_t  ngx_http_switchboard_commands[] = {
+
+    { ngx_string("switchboard_store"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
+      ngx_http_switchboard_store_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_jwt_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_switchboard_jwt_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_slot_class"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_switchboard_slot_class,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_poll_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, poll_timeout),
+      NULL },
+
+    { ngx_string("switchboard_presence_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, presence_timeout),
+      NULL },
+
+    { ngx_string("switchboard_first_reply_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, first_reply_timeout),
+      NULL },
+
+    { ngx_string("switchboard_reply_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, reply_timeout),
+      NULL },
+
+    { ngx_string("switchboard_snooze_presets"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_switchboard_snooze_presets,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_snooze_max"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, snooze_max),
+      NULL },
+
+    { ngx_string("switchboard_auto_close"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_switchboard_auto_close,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_sticky"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, sticky),
+      NULL },
+
+    { ngx_string("switchboard_capabilities"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_switchboard_capabilities,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_max_text"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, text_max),
+      NULL },
+
+    { ngx_string("switchboard_tenant"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_loc_conf_t, tenant),
+      NULL },
+
+    { ngx_string("switchboard_group"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_loc_conf_t, group),
+      NULL },
+
+    { ngx_string("switchboard_agent_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_switchboard_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_SWITCHBOARD_AGENT,
+      NULL },
+
+    { ngx_string("switchboard_visitor_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_switchboard_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_SWITCHBOARD_VISITOR,
+      NULL },
+
+    { ngx_string("switchboard_webhook"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_switchboard_webhook,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_webhook_secret"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_switchboard_webhook_secret,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_loc_conf_t, webhook_secret),
+      NULL },
+
+    { ngx_string("switchboard_verify_token"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_loc_conf_t, verify_token),
+      NULL },
+
+    { ngx_string("switchboard_public_url"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_loc_conf_t, public_url),
+      NULL },
+
+    { ngx_string("switchboard_deliver"),
+      NGX_HTTP_SRV_CONF|NGX_CONF_TAKE2,
+      ngx_http_switchboard_deliver_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_deliver_attempts"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, deliver_attempts),
+      NULL },
+
+    { ngx_string("switchboard_deliver_backoff"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, deliver_backoff),
+      NULL },
+
+    { ngx_string("switchboard_deliver_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, deliver_timeout),
+      NULL },
+
+    { ngx_string("switchboard_dedupe_window"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, dedupe_window),
+      NULL },
+
+    { ngx_string("switchboard_admin_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_switchboard_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_SWITCHBOARD_ADMIN,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static char *
+ngx_http_switchboard_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value, s;
+    ngx_uint_t                         i;
+    off_t                              size;
+
+    if (mcf->store_path.len) {
+        return "is duplicate";
+    }
+    value = cf->args->elts;
+    mcf->store_path = value[1];
+    if (ngx_conf_full_name(cf->cycle, &mcf->store_path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (ngx_strncmp(value[i].data, "size=", 5) == 0) {
+            s.data = value[i].data + 5;
+            s.len = value[i].len - 5;
+            size = ngx_parse_offset(&s);
+            if (size < 1024 * 1024) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid store size \"%V\" (at least 1m)",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+            mcf->map_size = (size_t) size;
+            continue;
+        }
+        if (ngx_strcmp(value[i].data, "sync=on") == 0
+            || ngx_strcmp(value[i].data, "sync=off") == 0)
+        {
+            mcf->sync = value[i].data[6] == 'n';
+            continue;
+        }
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[i]);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the write transaction runs in a pool thread, off the event loop */
+    mcf->thread_pool = ngx_thread_pool_add(cf, NULL);
+    if (mcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_switchboard_jwt_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value = cf->args->elts;
+
+    if (mcf->jwt_secret.len) {
+        return "is duplicate";
+    }
+    return ngx_http_switchboard_read_secret(cf, &value[1], 16,
+                                            &mcf->jwt_secret);
+}
+
+
+/* switchboard_webhook_secret VALUE | file:PATH (kept out of nginx.conf) */
+static char *
+ngx_http_switchboard_webhook_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_loc_conf_t  *lcf = conf;
+    ngx_str_t                        *value = cf->args->elts, path;
+
+    if (lcf->webhook_secret.data) {
+        return "is duplicate";
+    }
+    if (value[1].len > 5 && ngx_strncmp(value[1].data, "file:", 5) == 0) {
+        path.data = value[1].data + 5;
+        path.len = value[1].len - 5;
+        return ngx_http_switchboard_read_secret(cf, &path, 1,
+                                                &lcf->webhook_secret);
+    }
+    lcf->webhook_secret = value[1];
+    return NGX_CONF_OK;
+}
+
+
+/* A key from a file (relative to the prefix), its trailing newline cut. */
+static char *
+ngx_http_switchboard_read_secret(ngx_conf_t *cf, ngx_str_t *name,
+    ssize_t min, ngx_str_t *out)
+{
+    ngx_str_t        path = *name;
+    ngx_file_t       file;
+    ngx_file_info_t  fi;
+    ssize_t          n;
+    u_char          *p;
+
+    if (ngx_conf_full_name(cf->cycle, &path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = path;
+    file.log = cf->log;
+    file.fd = ngx_open_file(path.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%V\" failed", &path);
+        return NGX_CONF_ERROR;
+    }
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > 4096)
+    {
+        ngx_close_file(file.fd);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "secret file \"%V\" is unreadable or over 4k",
+                           &path);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);
+    if (p == NULL) {
+        ngx_close_file(file.fd);
+        return NGX_CONF_ERROR;
+    }
+    n = ngx_read_file(&file, p, (size_t) ngx_file_size(&fi), 0);
+    ngx_close_file(file.fd);
+    if (n == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* an editor's trailing newline is not part of the key */
+    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r')) {
+        n--;
+    }
+    if (n < min) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "secret in \"%V\" is shorter than %z bytes",
+                           &path, min);
+        return NGX_CONF_ERROR;
+    }
+    out->data = p;
+    out->len = (size_t) n;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_switchboard_slot_class(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_int_t                          capacity, ch;
+    sb_class_t                        *c;
+    int                                k;
+
+    value = cf->args->elts;
+
+    if (!mcf->classes_set) {
+        mcf->classes_set = 1;
+        mcf->core.nclasses = 0;
+    }
+    if (mcf->core.nclasses == SB_MAX_CLASSES) {
+        return "has too many classes";
+    }
+    if (!sb_valid_id((char *) value[1].data, value[1].len, 0)
+        || ngx_strcmp(value[1].data, "all") == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid slot class name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    if (sb_class_find(&mcf->core, (char *) value[1].data, value[1].len)
+        >= 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "slot class \"%V\" is defined twice", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    capacity = ngx_atoi(value[2].data, value[2].len);
+    if (capacity == NGX_ERROR || capacity > 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid capacity \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+    if (cf->args->nelts < 4) {
+        return "needs at least one channel";
+    }
+
+    c = &mcf->core.classes[mcf->core.nclasses];
+    ngx_cpystrn((u_char *) c->name, value[1].data, sizeof(c->name));
+    c->capacity = (int) capacity;
+    c->channels = 0;
+
+    for (i = 3; i < cf->args->nelts; i++) {
+        ch = sb_channel_parse((char *) value[i].data, value[i].len);
+        if (ch < 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown channel \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+        k = sb_class_of_channel(&mcf->core, (int) ch);
+        if (k >= 0 || (c->channels & (1u << ch))) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "channel \"%V\" is already in a slot class",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+        c->channels |= 1u << ch;
+    }
+    mcf->core.nclasses++;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_switchboard_snooze_presets(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value = cf->args->elts;
+    ngx_uint_t                         i;
+    ngx_int_t                          ms;
+    sb_preset_t                       *p;
+
+    if (mcf->core.npresets) {
+        return "is duplicate";
+    }
+    if (cf->args->nelts - 1 > SB_MAX_PRESETS) {
+        return "has too many presets";
+    }
+    for (i = 1; i < cf->args->nelts; i++) {
+        ms = ngx_parse_time(&value[i], 0);
+        if (ms == NGX_ERROR || ms == 0 || value[i].len >= sizeof(p->label)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid snooze preset \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+        p = &mcf->core.presets[mcf->core.npresets++];
+        ngx_cpystrn((u_char *) p->label, value[i].data, value[i].len + 1);
+        p->ms = ms;
+    }
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_switchboard_auto_close(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value = cf->args->elts;
+    ngx_int_t                          ch, ms;
+
+    ch = sb_channel_parse((char *) value[1].data, value[1].len);
+    if (ch < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "unknown channel \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    if (mcf->core.auto_close_ms[ch] >= 0) {
+        return "is duplicate for this channel";
+    }
+    if (ngx_strcmp(value[2].data, "off") == 0) {
+        mcf->core.auto_close_ms[ch] = 0;
+        return NGX_CONF_OK;
+    }
+    ms = ngx_parse_time(&value[2], 0);
+    if (ms == NGX_ERROR || ms == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid auto-close time \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+    mcf->core.auto_close_ms[ch] = ms;
+    return NGX_CONF_OK;
+}
+
+
+/* switchboard_capabilities CHANNEL none | CAP...; replaces its row. */
+static char *
+ngx_http_switchboard_capabilities(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value = cf->args->elts;
+    ngx_uint_t                         i;
+    ngx_int_t                          ch;
+    unsigned                           cap, caps = 0;
+
+    ch = sb_channel_parse((char *) value[1].data, value[1].len);
+    if (ch < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "unknown channel \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    if (mcf->caps_set & (1u << ch)) {
+        return "is duplicate for this channel";
+    }
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (ngx_strcmp(value[i].data, "none") == 0 && cf->args->nelts == 3) {
+            break;
+        }
+        cap = sb_cap_parse((char *) value[i].data, value[i].len);
+        if (cap == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "unknown capability \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+        caps |= cap;
+    }
+    mcf->caps_set |= 1u << ch;
+    mcf->core.caps[ch] = caps;
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_switchboard_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_switchboard_loc_conf_t  *lcf = conf;
+    ngx_http_core_loc_conf_t         *clcf;
+
+    if (lcf->kind != NGX_HTTP_SWITCHBOARD_NONE) {
+        return "is duplicate";
+    }
+    lcf->kind = cmd->offset;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_switchboard_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* switchboard_webhook CHANNEL: any third-party channel; messenger and
+ * facebook share Meta's Page payloads, so either takes both. */
+static char *
+ngx_http_switchboard_webhook(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_switchboard_loc_conf_t  *lcf = conf;
+    ngx_http_core_loc_conf_t         *clcf;
+    ngx_str_t                        *value = cf->args->elts;
+    ngx_int_t                         ch;
+
+    if (lcf->kind != NGX_HTTP_SWITCHBOARD_NONE) {
+        return "is duplicate";
+    }
+    ch = sb_channel_parse((char *) value[1].data, value[1].len);
+    if (ch < 0 || !sb_channel_ops(ch)->third_party) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_webhook takes whatsapp, messenger, "
+                           "instagram, facebook, twitter or sms, not \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    lcf->kind = NGX_HTTP_SWITCHBOARD_WEBHOOK;
+    lcf->channel = (ngx_uint_t) ch;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_switchboard_handler;
+    return NGX_CONF_OK;
+}
+
+
+/* switchboard_deliver CHANNEL URI, in the server whose locations hold the
+ * operator's internal location for that provider (R22). */
+static char *
+ngx_http_switchboard_deliver_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value = cf->args->elts;
+    ngx_int_t                          ch;
+
+    ch = sb_channel_parse((char *) value[1].data, value[1].len);
+    if (ch < 0 || !sb_channel_ops(ch)->third_party) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_deliver takes a third-party channel, "
+                           "not \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    if (mcf->deliver[ch].uri.len) {
+        return "is duplicate for this channel";
+    }
+    if (value[2].len == 0 || value[2].data[0] != '/') {
+        return "needs a location URI starting with \"/\"";
+    }
+    mcf->deliver[ch].uri = value[2];
+    mcf->deliver[ch].conf = cf->ctx;
+    return NGX_CONF_OK;
+}
+
+

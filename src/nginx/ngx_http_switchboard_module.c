@@ -1,0 +1,417 @@
+/* Switchboard module definition: configuration defaults and checks, and
+ * the store's life cycle around fork (master vs workers), with each part
+ * of the glue started in the worker in order. */
+
+#include "ngx_http_switchboard.h"
+
+
+extern ngx_command_t  ngx_http_switchboard_commands[];
+
+static void *ngx_http_switchboard_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_switchboard_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_switchboard_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_switchboard_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_switchboard_init_process(ngx_cycle_t *cycle);
+static void ngx_http_switchboard_exit_process(ngx_cycle_t *cycle);
+
+
+sb_store_t  ngx_http_switchboard_store;
+
+
+static ngx_http_module_t  ngx_http_switchboard_module_ctx = {
+    ngx_http_switchboard_add_variables,    /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_switchboard_create_main_conf, /* create main configuration */
+    ngx_http_switchboard_init_main_conf,   /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_switchboard_create_loc_conf,  /* create location configuration */
+    ngx_http_switchboard_merge_loc_conf    /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_switchboard_module = {
+    NGX_MODULE_V1,
+    &ngx_http_switchboard_module_ctx,      /* module context */
+    ngx_http_switchboard_commands,         /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    ngx_http_switchboard_init_module,      /* init module */
+    ngx_http_switchboard_init_process,     /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_switchboard_exit_process,     /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_switchboard_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+    ngx_uint_t                         i;
+
+    mcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_switchboard_main_conf_t));
+    if (mcf == NULL) {
+        return NULL;
+    }
+
+    mcf->map_size = NGX_CONF_UNSET_SIZE;
+    mcf->sync = NGX_CONF_UNSET;
+    mcf->poll_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->presence_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->first_reply_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->reply_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->snooze_max = NGX_CONF_UNSET_MSEC;
+    mcf->sticky = NGX_CONF_UNSET;
+    mcf->text_max = NGX_CONF_UNSET_SIZE;
+    mcf->deliver_attempts = NGX_CONF_UNSET;
+    mcf->deliver_backoff = NGX_CONF_UNSET_MSEC;
+    mcf->deliver_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->dedupe_window = NGX_CONF_UNSET_MSEC;
+    for (i = 0; i < SB_CH_COUNT; i++) {
+        mcf->core.auto_close_ms[i] = -1;
+    }
+
+    return mcf;
+}
+
+
+static void
+ngx_http_switchboard_default_class(sb_config_t *core, const char *name,
+    int capacity, unsigned channels)
+{
+    sb_class_t  *c = &core->classes[core->nclasses++];
+
+    ngx_cpystrn((u_char *) c->name, (u_char *) name, sizeof(c->name));
+    c->capacity = capacity;
+    c->channels = channels;
+}
+
+
+/* the seeds: chat 3, mobile 2, third-party messaging apps 3; mobile
+ * closes after 7 days; presets 3h and 1d */
+static void
+ngx_http_switchboard_seed_defaults(ngx_http_switchboard_main_conf_t *mcf)
+{
+    sb_config_t  *core = &mcf->core;
+    unsigned      third = 0;
+    int           i;
+
+    for (i = 0; i < SB_CH_COUNT; i++) {
+        if (!(mcf->caps_set & (1u << i))) {
+            core->caps[i] = sb_channel_ops(i)->default_caps;
+        }
+        if (core->auto_close_ms[i] < 0) {
+            core->auto_close_ms[i] = (i == SB_CH_MOBILE) ? 7 * 86400000LL : 0;
+        }
+        third |= sb_channel_ops(i)->third_party ? 1u << i : 0;
+    }
+    if (core->npresets == 0) {
+        ngx_cpystrn((u_char *) core->presets[0].label, (u_char *) "3h", 16);
+        core->presets[0].ms = 3 * 3600000LL;
+        ngx_cpystrn((u_char *) core->presets[1].label, (u_char *) "1d", 16);
+        core->presets[1].ms = 86400000LL;
+        core->npresets = 2;
+    }
+    if (!mcf->classes_set) {
+        ngx_http_switchboard_default_class(core, "chat", 3, 1u << SB_CH_CHAT);
+        ngx_http_switchboard_default_class(core, "mobile", 2,
+                                           1u << SB_CH_MOBILE);
+        ngx_http_switchboard_default_class(core, "messaging", 3, third);
+    }
+}
+
+
+static char *
+ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    sb_config_t                       *core = &mcf->core;
+
+    ngx_conf_init_size_value(mcf->map_size, 1024 * 1024 * 1024);
+    ngx_conf_init_value(mcf->sync, 1);
+    ngx_conf_init_msec_value(mcf->poll_timeout, 30000);
+    ngx_conf_init_msec_value(mcf->presence_timeout, 90000);
+    ngx_conf_init_msec_value(mcf->first_reply_timeout, 5 * 60000);
+    ngx_conf_init_msec_value(mcf->reply_timeout, 12 * 3600000);
+    ngx_conf_init_msec_value(mcf->snooze_max, (ngx_msec_t) 30 * 86400000);
+    ngx_conf_init_value(mcf->sticky, 0);
+    ngx_conf_init_size_value(mcf->text_max, 4096);
+
+    /* R22: six tries over about a minute by default (2s, 4s, 8s, 16s,
+     * 32s); an attempt in flight is given two minutes before another */
+    ngx_conf_init_value(mcf->deliver_attempts, 6);
+    ngx_conf_init_msec_value(mcf->deliver_backoff, 2000);
+    ngx_conf_init_msec_value(mcf->deliver_timeout, 120000);
+
+    /* R21: Meta retries for up to 7 days */
+    ngx_conf_init_msec_value(mcf->dedupe_window, (ngx_msec_t) 7 * 86400000);
+
+    if (mcf->text_max == 0 || mcf->text_max > 65536) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_max_text must be 1 to 64k");
+        return NGX_CONF_ERROR;
+    }
+    if (mcf->deliver_attempts < 1 || mcf->deliver_backoff == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_deliver_attempts must be at least 1 "
+                           "and switchboard_deliver_backoff above 0");
+        return NGX_CONF_ERROR;
+    }
+    /* a poll that outlives the presence timeout would look like absence */
+    if (mcf->poll_timeout >= mcf->presence_timeout) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_poll_timeout must be shorter than "
+                           "switchboard_presence_timeout");
+        return NGX_CONF_ERROR;
+    }
+
+    core->first_reply_ms = (int64_t) mcf->first_reply_timeout;
+    core->reply_ms = (int64_t) mcf->reply_timeout;
+    core->snooze_max_ms = (int64_t) mcf->snooze_max;
+    core->sticky = (int) mcf->sticky;
+    core->text_max = mcf->text_max;
+    core->deliver_attempts = mcf->deliver_attempts;
+    core->deliver_backoff_ms = (int64_t) mcf->deliver_backoff;
+    core->deliver_lease_ms = (int64_t) mcf->deliver_timeout;
+    core->dedupe_ms = (int64_t) mcf->dedupe_window;
+    core->presence_timeout_ms = (int64_t) mcf->presence_timeout;
+    ngx_http_switchboard_seed_defaults(mcf);
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_switchboard_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_switchboard_loc_conf_t  *lcf;
+
+    lcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_switchboard_loc_conf_t));
+    if (lcf == NULL) {
+        return NULL;
+    }
+
+    /* kind is zero (NONE) unless a location names its API */
+    lcf->tenant = NGX_CONF_UNSET_PTR;
+    lcf->max_body = NGX_CONF_UNSET;
+
+    return lcf;
+}
+
+
+static char *
+ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_switchboard_loc_conf_t   *prev = parent;
+    ngx_http_switchboard_loc_conf_t   *conf = child;
+    ngx_http_switchboard_main_conf_t  *mcf;
+    ngx_http_core_loc_conf_t          *clcf;
+
+    ngx_conf_merge_str_value(conf->group, prev->group, "default");
+    ngx_conf_merge_str_value(conf->webhook_secret, prev->webhook_secret, "");
+    ngx_conf_merge_str_value(conf->verify_token, prev->verify_token, "");
+    ngx_conf_merge_str_value(conf->public_url, prev->public_url, "");
+    ngx_conf_merge_ptr_value(conf->tenant, prev->tenant, NULL);
+
+    if (!sb_valid_id((char *) conf->group.data, conf->group.len, 0)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid switchboard_group \"%V\"", &conf->group);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->kind == NGX_HTTP_SWITCHBOARD_NONE) {
+        return NGX_CONF_OK;
+    }
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_switchboard_module);
+    if (conf->kind == NGX_HTTP_SWITCHBOARD_WEBHOOK) {
+        if (mcf->store_path.len == 0 || conf->webhook_secret.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "a switchboard_webhook location needs "
+                               "\"switchboard_store\" and its "
+                               "\"switchboard_webhook_secret\"");
+            return NGX_CONF_ERROR;
+        }
+        /* Twilio signs the URL it called, which nginx cannot know */
+        if (conf->channel == SB_CH_SMS && conf->public_url.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "a switchboard_webhook sms location needs "
+                               "\"switchboard_public_url\"");
+            return NGX_CONF_ERROR;
+        }
+
+    } else if (mcf->store_path.len == 0 || mcf->jwt_secret.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard API locations need "
+                           "\"switchboard_store\" and "
+                           "\"switchboard_jwt_secret\" at http level");
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * The core module has merged this location already: its
+     * client_max_body_size becomes our limit, and nginx's own check is
+     * switched off here so that a too large body gets a JSON 413.
+     */
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    conf->max_body = clcf->client_max_body_size;
+    clcf->client_max_body_size = 0;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_switchboard_add_variables(ngx_conf_t *cf)
+{
+    static const char  *names[] = { "account", "recipient", "reply_to" };
+    ngx_http_variable_t  *v;
+    ngx_str_t             name;
+    ngx_uint_t            i;
+    u_char               *p;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        p = ngx_pnalloc(cf->pool, 32);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+        name.data = p;
+        name.len = ngx_sprintf(p, "switchboard_%s", names[i]) - p;
+        v = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+        if (v == NULL) {
+            return NGX_ERROR;
+        }
+        v->get_handler = ngx_http_switchboard_deliver_variable;
+        v->data = (uintptr_t) names[i];
+    }
+    return NGX_OK;
+}
+
+
+static ngx_http_switchboard_main_conf_t *
+ngx_http_switchboard_cycle_conf(ngx_cycle_t *cycle)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+
+    mcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                              ngx_http_switchboard_module);
+    return (mcf && mcf->store_path.len) ? mcf : NULL;
+}
+
+
+/*
+ * In the master, before fork: make the store directory, create the
+ * databases once (and check the store's format), and hand the files to
+ * the worker user. The environment is closed again: LMDB environments
+ * must not cross fork.
+ */
+static ngx_int_t
+ngx_http_switchboard_init_module(ngx_cycle_t *cycle)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+    ngx_core_conf_t                   *ccf;
+    sb_store_t                         st;
+    u_char                             path[NGX_MAX_PATH];
+    char                               err[512];
+    const char                        *files[] = { "", "/data.mdb",
+                                                   "/lock.mdb" };
+    ngx_uint_t                         i;
+
+    mcf = ngx_http_switchboard_cycle_conf(cycle);
+    if (mcf == NULL) {
+        return NGX_OK;
+    }
+    if (mcf->store_path.len + 16 > NGX_MAX_PATH) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "store path too long");
+        return NGX_ERROR;
+    }
+
+    ngx_snprintf(path, sizeof(path), "%V/%Z", &mcf->store_path);
+    if (ngx_create_full_path(path, 0700) != 0 && ngx_errno != NGX_EEXIST) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "cannot create store directory \"%V\"",
+                      &mcf->store_path);
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&st, sizeof(st));
+    st.cfg = &mcf->core;
+    ngx_snprintf(path, sizeof(path), "%V%Z", &mcf->store_path);
+    if (sb_store_open(&st, (char *) path, mcf->map_size, !mcf->sync, err,
+                      sizeof(err)) != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "cannot open store \"%V\": %s", &mcf->store_path, err);
+        return NGX_ERROR;
+    }
+    sb_store_close(&st);
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+    if (geteuid() == 0 && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+            ngx_snprintf(path, sizeof(path), "%V%s%Z", &mcf->store_path,
+                         files[i]);
+            if (chown((char *) path, ccf->user, ccf->group) == -1) {
+                ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                              "chown(\"%s\") failed", path);
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return ngx_http_switchboard_wake_create(cycle);
+}
+
+
+static ngx_int_t
+ngx_http_switchboard_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+    u_char                             path[NGX_MAX_PATH];
+    char                               err[512];
+
+    mcf = ngx_http_switchboard_cycle_conf(cycle);
+    if (mcf == NULL || ngx_process == NGX_PROCESS_HELPER) {
+        return NGX_OK;
+    }
+
+    ngx_http_switchboard_store.cfg = &mcf->core;
+    ngx_snprintf(path, sizeof(path), "%V%Z", &mcf->store_path);
+    if (sb_store_open(&ngx_http_switchboard_store, (char *) path,
+                      mcf->map_size, !mcf->sync, err, sizeof(err))
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "cannot open store \"%V\": %s", &mcf->store_path, err);
+        return NGX_ERROR;
+    }
+
+    /* the write path first: the others register their hooks on it */
+    if (ngx_http_switchboard_commit_init(cycle) != NGX_OK
+        || ngx_http_switchboard_wake_listen(cycle) != NGX_OK
+        || ngx_http_switchboard_poll_init(cycle) != NGX_OK
+        || ngx_http_switchboard_timer_init(cycle) != NGX_OK
+        || ngx_http_switchboard_deliver_init(cycle) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_switchboard_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_switchboard_read_close();
+    sb_store_close(&ngx_http_switchboard_store);
+}

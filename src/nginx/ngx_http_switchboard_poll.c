@@ -1,0 +1,350 @@
+/* Long-polls (R24): a poll with nothing after its cursor is held until a
+ * commit in any worker moves its log, its timeout, or the worker's exit.
+ * A held poll keeps only a small waiter beside its request. */
+
+#include "ngx_http_switchboard.h"
+
+
+typedef struct {
+    ngx_str_node_t  sn;           /* "tenant/owner" */
+    size_t          tenant_len;
+    ngx_queue_t     waiters;
+} ngx_http_switchboard_log_t;
+
+typedef struct {
+    ngx_http_request_t          *request;
+    ngx_http_switchboard_log_t  *log;
+    uint64_t                     cursor;
+    ngx_event_t                  timer;
+    ngx_queue_t                  waiting;      /* in its log's waiters */
+    ngx_queue_t                  everyone;     /* in the worker's waiters */
+} ngx_http_switchboard_waiter_t;
+
+
+static ngx_rbtree_t       ngx_http_switchboard_logs;
+static ngx_rbtree_node_t  ngx_http_switchboard_sentinel;
+static ngx_queue_t        ngx_http_switchboard_everyone;
+static ngx_event_t        ngx_http_switchboard_exit_watch;
+
+
+static void ngx_http_switchboard_poll_committed(
+    ngx_http_switchboard_op_t **ops, ngx_uint_t n, sb_moved_t *moved);
+static void ngx_http_switchboard_poll_heard(u_char *line, size_t len);
+static void ngx_http_switchboard_poll_wake(u_char *key, size_t len);
+static void ngx_http_switchboard_poll_cleanup(void *data);
+static void ngx_http_switchboard_poll_timeout(ngx_event_t *ev);
+static void ngx_http_switchboard_exit_check(ngx_event_t *ev);
+
+
+ngx_int_t
+ngx_http_switchboard_poll_init(ngx_cycle_t *cycle)
+{
+    ngx_rbtree_init(&ngx_http_switchboard_logs,
+                    &ngx_http_switchboard_sentinel,
+                    ngx_str_rbtree_insert_value);
+    ngx_queue_init(&ngx_http_switchboard_everyone);
+
+    /* cancelable: it never keeps an exiting worker alive by itself */
+    ngx_http_switchboard_exit_watch.handler = ngx_http_switchboard_exit_check;
+    ngx_http_switchboard_exit_watch.log = cycle->log;
+    ngx_http_switchboard_exit_watch.cancelable = 1;
+    ngx_add_timer(&ngx_http_switchboard_exit_watch, 250);
+
+    if (ngx_http_switchboard_on_commit(ngx_http_switchboard_poll_committed)
+        != NGX_OK
+        || ngx_http_switchboard_on_wake(ngx_http_switchboard_poll_heard)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+    return NGX_OK;
+}
+
+
+static ngx_http_switchboard_log_t *
+ngx_http_switchboard_log_find(u_char *key, size_t len)
+{
+    ngx_str_t  s = { len, key };
+
+    return (ngx_http_switchboard_log_t *)
+        ngx_str_rbtree_lookup(&ngx_http_switchboard_logs, &s,
+                              ngx_crc32_short(key, len));
+}
+
+
+static void
+ngx_http_switchboard_log_prune(ngx_http_switchboard_log_t *log)
+{
+    if (ngx_queue_empty(&log->waiters)) {
+        ngx_rbtree_delete(&ngx_http_switchboard_logs, &log->sn.node);
+        ngx_free(log);
+    }
+}
+
+
+static void
+ngx_http_switchboard_unlink(ngx_http_switchboard_waiter_t *w)
+{
+    ngx_queue_remove(&w->waiting);
+    ngx_queue_remove(&w->everyone);
+    w->log = NULL;
+    if (w->timer.timer_set) {
+        ngx_del_timer(&w->timer);
+    }
+}
+
+
+/* Reads the log after the waiter's cursor: 0 with an answer, or
+ * MDB_NOTFOUND when there is nothing yet. */
+static int
+ngx_http_switchboard_read_log(MDB_txn *txn, ngx_http_switchboard_log_t *log,
+    uint64_t cursor, sb_answer_t *ans)
+{
+    char  tenant[SB_ID_MAX + 1], owner[SB_VISITOR_MAX + 32];
+    size_t  olen = log->sn.str.len - log->tenant_len - 1;
+
+    if (log->tenant_len > SB_ID_MAX || olen >= sizeof(owner)) {
+        return MDB_NOTFOUND;
+    }
+    ngx_memcpy(tenant, log->sn.str.data, log->tenant_len);
+    tenant[log->tenant_len] = '\0';
+    ngx_memcpy(owner, log->sn.str.data + log->tenant_len + 1, olen);
+    owner[olen] = '\0';
+    return sb_query_events(&ngx_http_switchboard_store, txn, tenant, owner,
+                           cursor, ans);
+}
+
+
+/* Answers a held poll (with events, or none: 200 with the same cursor);
+ * the caller prunes the log node afterwards. */
+static void
+ngx_http_switchboard_release(ngx_http_switchboard_waiter_t *w,
+    sb_answer_t *ans)
+{
+    ngx_http_request_t  *r = w->request;
+    ngx_connection_t    *c = r->connection;
+    sb_answer_t          empty = { 0, NULL, NULL, 0 };
+    char                 body[64];
+    ngx_int_t            rc;
+
+    ngx_http_switchboard_unlink(w);
+    if (ans == NULL) {
+        /* R24: a poll that times out keeps its cursor */
+        ans = &empty;
+        (void) sb_answer_text(ans, 200, NULL, body,
+                              ngx_snprintf((u_char *) body, sizeof(body),
+                                           "{\"cursor\":%uL,\"events\":[]}",
+                                           w->cursor) - (u_char *) body);
+    }
+    rc = ngx_http_switchboard_answer(r, ans);
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* Reads the log after the cursor; holds the request when it is empty. */
+ngx_int_t
+ngx_http_switchboard_poll(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, const char *owner, uint64_t cursor)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+    ngx_http_switchboard_log_t        *log;
+    ngx_http_switchboard_waiter_t     *w;
+    ngx_http_cleanup_t                *cln;
+    sb_answer_t                        ans = { 0, NULL, NULL, 0 };
+    MDB_txn                           *txn;
+    u_char                             key[SB_ID_MAX + SB_VISITOR_MAX + 40];
+    size_t                             len, tlen = ngx_strlen(ctx->tenant);
+    int                                rc;
+
+    len = ngx_snprintf(key, sizeof(key), "%s/%s", ctx->tenant, owner) - key;
+    log = ngx_http_switchboard_log_find(key, len);
+    if (log == NULL) {
+        log = ngx_alloc(sizeof(ngx_http_switchboard_log_t) + len,
+                        r->connection->log);
+        if (log == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+        log->sn.str.data = (u_char *) (log + 1);
+        log->sn.str.len = len;
+        log->tenant_len = tlen;
+        ngx_memcpy(log->sn.str.data, key, len);
+        log->sn.node.key = ngx_crc32_short(key, len);
+        ngx_queue_init(&log->waiters);
+        ngx_rbtree_insert(&ngx_http_switchboard_logs, &log->sn.node);
+    }
+
+    txn = ngx_http_switchboard_read_begin(r->connection->log);
+    rc = txn ? ngx_http_switchboard_read_log(txn, log, cursor, &ans)
+             : MDB_PANIC;
+    if (txn) {
+        ngx_http_switchboard_read_end();
+    }
+    if (rc != MDB_NOTFOUND) {
+        ngx_http_switchboard_log_prune(log);
+        if (rc) {
+            sb_store_error(&ans, rc);
+        }
+        return ngx_http_switchboard_answer(r, &ans);
+    }
+
+    w = ngx_pcalloc(r->pool, sizeof(ngx_http_switchboard_waiter_t));
+    cln = ngx_http_cleanup_add(r, 0);
+    if (w == NULL || cln == NULL) {
+        ngx_http_switchboard_log_prune(log);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    cln->handler = ngx_http_switchboard_poll_cleanup;
+    cln->data = w;
+
+    w->request = r;
+    w->log = log;
+    w->cursor = cursor;
+    ctx->hold = w;
+    ngx_queue_insert_tail(&log->waiters, &w->waiting);
+    ngx_queue_insert_tail(&ngx_http_switchboard_everyone, &w->everyone);
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
+    w->timer.handler = ngx_http_switchboard_poll_timeout;
+    w->timer.data = w;
+    w->timer.log = r->connection->log;
+    ngx_add_timer(&w->timer, mcf->poll_timeout);
+
+    /* held: a closed connection is noticed, and the cleanup unlinks us */
+    r->main->count++;
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_switchboard_poll_cleanup(void *data)
+{
+    ngx_http_switchboard_waiter_t  *w = data;
+    ngx_http_switchboard_log_t     *log = w->log;
+
+    if (log) {
+        ngx_http_switchboard_unlink(w);
+        ngx_http_switchboard_log_prune(log);
+    }
+}
+
+
+static void
+ngx_http_switchboard_poll_timeout(ngx_event_t *ev)
+{
+    ngx_http_switchboard_waiter_t  *w = ev->data;
+    ngx_http_switchboard_log_t     *log = w->log;
+
+    ngx_http_switchboard_release(w, NULL);
+    ngx_http_switchboard_log_prune(log);
+}
+
+
+/* A log moved: each of its waiters reads what lies after its cursor. */
+static void
+ngx_http_switchboard_poll_wake(u_char *key, size_t len)
+{
+    ngx_http_switchboard_log_t     *log;
+    ngx_http_switchboard_waiter_t  *w;
+    ngx_queue_t                    *q, *next;
+    sb_answer_t                     ans;
+    MDB_txn                        *txn;
+
+    log = ngx_http_switchboard_log_find(key, len);
+    if (log == NULL) {
+        return;
+    }
+    txn = ngx_http_switchboard_read_begin(ngx_cycle->log);
+    if (txn == NULL) {
+        return;
+    }
+
+    for (q = ngx_queue_head(&log->waiters);
+         q != ngx_queue_sentinel(&log->waiters);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        w = ngx_queue_data(q, ngx_http_switchboard_waiter_t, waiting);
+        ngx_memzero(&ans, sizeof(sb_answer_t));
+        if (ngx_http_switchboard_read_log(txn, log, w->cursor, &ans) == 0) {
+            ngx_http_switchboard_release(w, &ans);
+        }
+        sb_answer_free(&ans);
+    }
+
+    ngx_http_switchboard_read_end();
+    ngx_http_switchboard_log_prune(log);
+}
+
+
+static void
+ngx_http_switchboard_poll_wake_all(void)
+{
+    ngx_rbtree_node_t           *node, *next;
+    ngx_http_switchboard_log_t  *log;
+
+    if (ngx_http_switchboard_logs.root == &ngx_http_switchboard_sentinel) {
+        return;
+    }
+    for (node = ngx_rbtree_min(ngx_http_switchboard_logs.root,
+                               &ngx_http_switchboard_sentinel);
+         node;
+         node = next)
+    {
+        next = ngx_rbtree_next(&ngx_http_switchboard_logs, node);
+        log = (ngx_http_switchboard_log_t *) node;
+        ngx_http_switchboard_poll_wake(log->sn.str.data, log->sn.str.len);
+    }
+}
+
+
+/* After a commit here: this worker's waiters, then the other workers. */
+static void
+ngx_http_switchboard_poll_committed(ngx_http_switchboard_op_t **ops,
+    ngx_uint_t n, sb_moved_t *moved)
+{
+    size_t  k;
+
+    for (k = 0; k < moved->n; k++) {
+        ngx_http_switchboard_poll_wake((u_char *) moved->keys[k],
+                                       ngx_strlen(moved->keys[k]));
+    }
+    ngx_http_switchboard_wake_broadcast(moved);
+}
+
+
+/* Another worker's commit: a log key, "*" (everything), or not ours. */
+static void
+ngx_http_switchboard_poll_heard(u_char *line, size_t len)
+{
+    if (len == 1 && line[0] == '*') {
+        ngx_http_switchboard_poll_wake_all();
+    } else if (len > 1) {
+        ngx_http_switchboard_poll_wake(line, len);
+    }
+}
+
+
+/* On reload or quit, held polls are answered so the worker can go. */
+static void
+ngx_http_switchboard_exit_check(ngx_event_t *ev)
+{
+    ngx_queue_t                    *q;
+    ngx_http_switchboard_waiter_t  *w;
+    ngx_http_switchboard_log_t     *log;
+
+    if (!ngx_exiting && !ngx_quit && !ngx_terminate) {
+        ngx_add_timer(ev, 250);
+        return;
+    }
+    while (!ngx_queue_empty(&ngx_http_switchboard_everyone)) {
+        q = ngx_queue_head(&ngx_http_switchboard_everyone);
+        w = ngx_queue_data(q, ngx_http_switchboard_waiter_t, everyone);
+        log = w->log;
+        ngx_http_switchboard_release(w, NULL);
+        ngx_http_switchboard_log_prune(log);
+    }
+}

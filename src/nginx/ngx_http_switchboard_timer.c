@@ -1,0 +1,170 @@
+/* The deadline timer (R16): each worker keeps one cancelable nginx timer
+ * on the store's earliest deadline; when it fires, a FIRE command takes
+ * the group-committed write path, which deletes what it fires. And the
+ * dedupe purge's timer (R21). */
+
+#include "ngx_http_switchboard.h"
+
+
+static ngx_event_t  ngx_http_switchboard_deadline_ev;
+static int64_t      ngx_http_switchboard_armed;     /* due, ms; 0: none */
+static ngx_event_t  ngx_http_switchboard_purge_ev;
+
+
+static ngx_int_t ngx_http_switchboard_timer_rearm(void);
+static void ngx_http_switchboard_purge_answered(sb_result_t *res);
+static void ngx_http_switchboard_timer_committed(
+    ngx_http_switchboard_op_t **ops, ngx_uint_t n, sb_moved_t *moved);
+static void ngx_http_switchboard_timer_heard(u_char *line, size_t len);
+static void ngx_http_switchboard_purge_fire(ngx_event_t *ev);
+
+
+static void
+ngx_http_switchboard_deadline_fire(ngx_event_t *ev)
+{
+    sb_cmd_t  fire;
+
+    ngx_http_switchboard_armed = 0;
+    sb_cmd_init(&fire, SB_CMD_FIRE, sb_now_ms());
+    (void) ngx_http_switchboard_submit(NULL, &fire);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_timer_init(ngx_cycle_t *cycle)
+{
+    ngx_event_t  *ev = &ngx_http_switchboard_deadline_ev;
+
+    ev->handler = ngx_http_switchboard_deadline_fire;
+    ev->log = cycle->log;
+    ev->cancelable = 1;      /* never keeps an exiting worker alive */
+
+    ev = &ngx_http_switchboard_purge_ev;
+    ev->handler = ngx_http_switchboard_purge_fire;
+    ev->log = cycle->log;
+    ev->cancelable = 1;
+    ngx_http_switchboard_purge_answered(NULL);
+
+    if (ngx_http_switchboard_on_commit(ngx_http_switchboard_timer_committed)
+        != NGX_OK
+        || ngx_http_switchboard_on_wake(ngx_http_switchboard_timer_heard)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* deadlines that fell due while nginx was down fire at once */
+    (void) ngx_http_switchboard_timer_rearm();
+    return NGX_OK;
+}
+
+
+/*
+ * Re-reads the earliest deadline (one cursor step, O(log n)) and arms the
+ * timer on it. Returns 1 when it is earlier than what was armed, so that
+ * the other workers are told to look too.
+ */
+static ngx_int_t
+ngx_http_switchboard_timer_rearm(void)
+{
+    ngx_event_t  *ev = &ngx_http_switchboard_deadline_ev;
+    MDB_txn      *txn;
+    int64_t       due = 0, delay;
+    ngx_int_t     earlier;
+    int           rc;
+
+    if (ev->handler == NULL) {
+        return 0;
+    }
+    txn = ngx_http_switchboard_read_begin(ev->log);
+    if (txn == NULL) {
+        return 0;
+    }
+    rc = sb_deadline_earliest(&ngx_http_switchboard_store, txn, &due);
+    ngx_http_switchboard_read_end();
+
+    if (rc != 0) {
+        if (ev->timer_set) {
+            ngx_del_timer(ev);
+        }
+        ngx_http_switchboard_armed = 0;
+        return 0;
+    }
+    if (ev->timer_set && due == ngx_http_switchboard_armed) {
+        return 0;
+    }
+
+    earlier = ngx_http_switchboard_armed == 0
+              || due < ngx_http_switchboard_armed;
+
+    /* deleted first: ngx_add_timer keeps an old timer within 300 ms */
+    if (ev->timer_set) {
+        ngx_del_timer(ev);
+    }
+    delay = due - sb_now_ms();
+    ngx_add_timer(ev, delay > 0 ? (ngx_msec_t) delay : 0);
+    ngx_http_switchboard_armed = due;
+
+    return earlier;
+}
+
+
+/* After every commit: the first deadline may have moved; one set
+ * earlier here is news for the other workers too. */
+static void
+ngx_http_switchboard_timer_committed(ngx_http_switchboard_op_t **ops,
+    ngx_uint_t n, sb_moved_t *moved)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (ops[i]->cmd.type == SB_CMD_PURGE) {
+            ngx_http_switchboard_purge_answered(&ops[i]->result);
+        }
+    }
+    if (ngx_http_switchboard_timer_rearm()) {
+        ngx_http_switchboard_wake_send_line("T");
+    }
+}
+
+
+static void
+ngx_http_switchboard_timer_heard(u_char *line, size_t len)
+{
+    if (len == 1 && (line[0] == 'T' || line[0] == '*')) {
+        (void) ngx_http_switchboard_timer_rearm();
+    }
+}
+
+
+/*
+ * R21: dedupe rows older than switchboard_dedupe_window are purged a
+ * slice per command, every quarter window (between 1 s and 10 min); a
+ * walk that did not finish goes on at once.
+ */
+static void
+ngx_http_switchboard_purge_fire(ngx_event_t *ev)
+{
+    sb_cmd_t  purge;
+
+    sb_cmd_init(&purge, SB_CMD_PURGE, sb_now_ms());
+    (void) ngx_http_switchboard_submit(NULL, &purge);
+}
+
+
+static void
+ngx_http_switchboard_purge_answered(sb_result_t *res)
+{
+    ngx_event_t  *ev = &ngx_http_switchboard_purge_ev;
+    int64_t       every = ngx_http_switchboard_store.cfg->dedupe_ms / 4;
+
+    if (ev->handler == NULL || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+    if (res && res->more) {
+        ngx_add_timer(ev, 0);
+        return;
+    }
+    every = every < 1000 ? 1000 : every > 600000 ? 600000 : every;
+    ngx_add_timer(ev, (ngx_msec_t) every);
+}
