@@ -8,6 +8,10 @@
 #define NGX_HTTP_SWITCHBOARD_BATCH  1024
 #define NGX_HTTP_SWITCHBOARD_HOOKS  8
 
+/* under load a small batch waits a millisecond for company (see flush) */
+#define NGX_HTTP_SWITCHBOARD_BUSY   2       /* last batch this big: load */
+#define NGX_HTTP_SWITCHBOARD_FILL   128     /* this many: no need to wait */
+
 
 typedef struct {
     ngx_queue_t                      pending;
@@ -21,10 +25,12 @@ typedef struct {
     ngx_thread_task_t               *task;
     ngx_thread_pool_t               *pool;
     ngx_event_t                      flush;
+    ngx_event_t                      flush_timer;
     ngx_event_t                      keepalive;
     ngx_log_t                       *log;
     ngx_http_switchboard_commit_pt   hooks[NGX_HTTP_SWITCHBOARD_HOOKS];
     ngx_uint_t                       nhooks;
+    ngx_uint_t                       last;      /* the last batch's size */
     unsigned                         in_flight:1;
 } ngx_http_switchboard_committer_t;
 
@@ -76,6 +82,7 @@ ngx_http_switchboard_commit_init(ngx_cycle_t *cycle)
     cm->flush.handler = ngx_http_switchboard_flush;
     cm->flush.data = cm;
     cm->flush.log = cycle->log;
+    cm->flush_timer = cm->flush;
 
     /* a non-cancelable timer keeps an exiting worker until its batch is
      * answered */
@@ -131,7 +138,10 @@ ngx_http_switchboard_submit(ngx_http_request_t *r, sb_cmd_t *cmd)
     cm->npending++;
 
     /* posted, not run: every command of this loop turn joins the batch */
-    if (!cm->in_flight && !cm->flush.posted) {
+    if (!cm->in_flight && !cm->flush.posted
+        && (!cm->flush_timer.timer_set
+            || cm->npending >= NGX_HTTP_SWITCHBOARD_FILL))
+    {
         ngx_post_event(&cm->flush, &ngx_posted_events);
     }
     if (!cm->keepalive.timer_set) {
@@ -152,6 +162,25 @@ ngx_http_switchboard_flush(ngx_event_t *ev)
         return;
     }
 
+    /*
+     * When the last batch was small (light load: latency first), the
+     * batch goes at once. Under load, a batch smaller than FILL waits up
+     * to a millisecond (nginx's timer resolution) for more: one commit,
+     * and its fsyncs, then serves dozens of requests, which is what makes
+     * durable ingestion fast; a batch that fills up goes at once.
+     */
+    if (ev != &cm->flush_timer && cm->last >= NGX_HTTP_SWITCHBOARD_BUSY
+        && cm->npending < NGX_HTTP_SWITCHBOARD_FILL)
+    {
+        if (!cm->flush_timer.timer_set) {
+            ngx_add_timer(&cm->flush_timer, 1);
+        }
+        return;
+    }
+    if (cm->flush_timer.timer_set) {
+        ngx_del_timer(&cm->flush_timer);
+    }
+
     cm->nbatch = 0;
     while (!ngx_queue_empty(&cm->pending)
            && cm->nbatch < NGX_HTTP_SWITCHBOARD_BATCH)
@@ -167,6 +196,7 @@ ngx_http_switchboard_flush(ngx_event_t *ev)
     }
 
     cm->in_flight = 1;
+    cm->last = cm->nbatch;
     if (cm->pool == NULL
         || ngx_thread_task_post(cm->pool, cm->task) != NGX_OK)
     {

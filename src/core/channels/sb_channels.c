@@ -4,7 +4,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -99,9 +98,9 @@ sb_hmac_b64(const char *md, const unsigned char *key, size_t keylen,
 
 
 static sb_span_t
-sb_copy(sb_cmd_t *cmd, const char *s, size_t n)
+sb_copy(sb_cmd_t *cmd, sb_span_t s)
 {
-    return sb_arena_copy(&cmd->mem, s ? s : "", s ? n : 0);
+    return sb_arena_copy(&cmd->mem, s.p ? s.p : "", s.p ? s.n : 0);
 }
 
 
@@ -126,11 +125,11 @@ sb_grow(sb_cmd_t *cmd, void *old, size_t n, size_t size)
  * boundary (refusing would only make the provider retry). */
 int
 sb_inbound_add(sb_cmd_t *cmd, size_t text_max, sb_channel_t channel,
-    const char *account, const char *contact, const char *id,
-    const char *text, const char *media, size_t media_len)
+    sb_span_t account, sb_span_t contact, sb_span_t id, sb_span_t text,
+    sb_span_t media)
 {
     sb_inbound_t  *m, *list;
-    size_t         n = cmd->u.webhook.nmessages, tlen;
+    size_t         n = cmd->u.webhook.nmessages;
 
     list = sb_grow(cmd, cmd->u.webhook.messages, n, sizeof(sb_inbound_t));
     if (list == NULL) {
@@ -138,14 +137,13 @@ sb_inbound_add(sb_cmd_t *cmd, size_t text_max, sb_channel_t channel,
     }
     cmd->u.webhook.messages = list;
     m = &list[n];
-    text = text ? text : "";
-    tlen = sb_utf8_cut(text, strlen(text), text_max);
+    text.n = text.p ? sb_utf8_cut(text.p, text.n, text_max) : 0;
     m->channel = channel;
-    m->account = sb_copy(cmd, account, strlen(account));
-    m->contact = sb_copy(cmd, contact, strlen(contact));
-    m->id = sb_copy(cmd, id, strlen(id));
-    m->text = sb_copy(cmd, text, tlen);
-    m->media = media ? sb_copy(cmd, media, media_len) : sb_copy(cmd, NULL, 0);
+    m->account = sb_copy(cmd, account);
+    m->contact = sb_copy(cmd, contact);
+    m->id = sb_copy(cmd, id);
+    m->text = sb_copy(cmd, text);
+    m->media = sb_copy(cmd, media);
     if (m->account.p == NULL || m->contact.p == NULL || m->id.p == NULL
         || m->text.p == NULL || m->media.p == NULL)
     {
@@ -153,6 +151,21 @@ sb_inbound_add(sb_cmd_t *cmd, size_t text_max, sb_channel_t channel,
     }
     cmd->u.webhook.nmessages = n + 1;
     return 0;
+}
+
+
+/* {"type": type, "ref": the provider's reference}, as the thread keeps a
+ * media message (the reference is JSON as the provider sent it). */
+int
+sb_media_ref(sb_span_t type, sb_span_t ref, sb_jw_t *w)
+{
+    sb_jw_init(w, 64 + ref.n);
+    sb_jw_obj(w);
+    sb_jw_kspan(w, "type", type);
+    sb_jw_key(w, "ref");
+    sb_jw_raw(w, ref.p, ref.n);
+    sb_jw_obj_end(w);
+    return w->failed ? -1 : 0;
 }
 
 
@@ -175,18 +188,18 @@ sb_receipt_new(sb_cmd_t *cmd)
 
 /* A provider's word on one of our sends (R22), by its message id. */
 int
-sb_receipt_add(sb_cmd_t *cmd, const char *id, sb_delivery_state_t state,
-    const char *error)
+sb_receipt_add(sb_cmd_t *cmd, sb_span_t id, sb_delivery_state_t state,
+    sb_span_t error)
 {
     sb_receipt_t  *r = sb_receipt_new(cmd);
 
     if (r == NULL) {
         return -1;
     }
-    r->id = sb_copy(cmd, id, strlen(id));
+    r->id = sb_copy(cmd, id);
     r->state = state;
-    if (error) {
-        r->error = sb_copy(cmd, error, strlen(error));
+    if (error.n) {
+        r->error = sb_copy(cmd, error);
     }
     return r->id.p ? 0 : -1;
 }
@@ -194,8 +207,8 @@ sb_receipt_add(sb_cmd_t *cmd, const char *id, sb_delivery_state_t state,
 
 /* Messenger and Instagram: the visitor read everything up to at. */
 int
-sb_receipt_watermark(sb_cmd_t *cmd, sb_channel_t channel,
-    const char *account, const char *contact, int64_t at)
+sb_receipt_watermark(sb_cmd_t *cmd, sb_channel_t channel, sb_span_t account,
+    sb_span_t contact, int64_t at)
 {
     sb_receipt_t  *r = sb_receipt_new(cmd);
 
@@ -205,8 +218,8 @@ sb_receipt_watermark(sb_cmd_t *cmd, sb_channel_t channel,
     r->watermark = 1;
     r->state = SB_DLV_READ;
     r->channel = channel;
-    r->account = sb_copy(cmd, account, strlen(account));
-    r->contact = sb_copy(cmd, contact, strlen(contact));
+    r->account = sb_copy(cmd, account);
+    r->contact = sb_copy(cmd, contact);
     r->at = at;
     return r->account.p && r->contact.p ? 0 : -1;
 }
@@ -235,19 +248,19 @@ int
 sb_sent_id_at(const char *body, size_t len, const char *const *path,
     char *out, size_t cap)
 {
-    json_t      *root = json_loadb(body, len, 0, NULL), *v = root;
-    const char  *id;
-    int          rc = -1;
+    sb_arena_t     *mem = NULL;
+    sb_json_doc_t   d;
+    sb_span_t       id = { NULL, 0 };
+    int             rc = -1;
 
-    for ( /* void */ ; v && *path; path++) {
-        v = (*path)[0] == '#' ? json_array_get(v, 0)
-                              : json_object_get(v, *path);
+    if (sb_json_read(&d, body, len, 0, &mem) == 0) {
+        id = sb_json_str(&d, sb_json_path(&d, 0, path));
     }
-    id = json_string_value(v);
-    if (id && strlen(id) < cap) {
-        memcpy(out, id, strlen(id) + 1);
+    if (id.n && id.n < cap) {
+        memcpy(out, id.p, id.n);
+        out[id.n] = '\0';
         rc = 0;
     }
-    json_decref(root);
+    sb_arena_free(mem);
     return rc;
 }

@@ -7,6 +7,7 @@
 #define SB_CHANNELS_H
 
 #include "util/sb_json.h"
+#include "util/sb_jread.h"
 
 /* a query argument of the request, URL-decoded (raw: as sent), or NULL */
 typedef const char *(*sb_arg_pt)(void *data, const char *name, int raw,
@@ -64,12 +65,13 @@ int sb_hmac_hex_ok(const char *header, size_t hlen, const char *prefix,
 void sb_hmac_b64(const char *md, const unsigned char *key, size_t keylen,
     const unsigned char *data, size_t len, char *out, size_t outlen);
 int sb_inbound_add(sb_cmd_t *cmd, size_t text_max, sb_channel_t channel,
-    const char *account, const char *contact, const char *id,
-    const char *text, const char *media, size_t media_len);
-int sb_receipt_add(sb_cmd_t *cmd, const char *id, sb_delivery_state_t state,
-    const char *error);
+    sb_span_t account, sb_span_t contact, sb_span_t id, sb_span_t text,
+    sb_span_t media);
+int sb_media_ref(sb_span_t type, sb_span_t ref, sb_jw_t *w);
+int sb_receipt_add(sb_cmd_t *cmd, sb_span_t id, sb_delivery_state_t state,
+    sb_span_t error);
 int sb_receipt_watermark(sb_cmd_t *cmd, sb_channel_t channel,
-    const char *account, const char *contact, int64_t at);
+    sb_span_t account, sb_span_t contact, int64_t at);
 char *sb_json_body(sb_jw_t *w, const char **type, size_t *len);
 int sb_sent_id_at(const char *body, size_t len, const char *const *path,
     char *out, size_t cap);

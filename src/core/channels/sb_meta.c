@@ -6,32 +6,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <openssl/crypto.h>
-#include <jansson.h>
 
 #include "channels/sb_channels.h"
 
 
-static const char *
-sb_str(json_t *o, const char *name)
-{
-    return json_string_value(json_object_get(o, name));
-}
-
+/* the string at key of object o, or an empty span */
+#define sb_str(d, o, key)  sb_json_get_str(d, o, key)
 
 static int
-sb_str_ok(json_t *v)
+sb_str_is(const sb_json_doc_t *d, uint32_t o, const char *key,
+    const char *value)
 {
-    return json_is_string(v) && json_string_length(v) > 0;
+    return sb_span_is(sb_str(d, o, key), value);
 }
 
 
-static int
-sb_str_is(json_t *o, const char *name, const char *value)
+/* the array at key, or none */
+static uint32_t
+sb_array(const sb_json_doc_t *d, uint32_t o, const char *key)
 {
-    const char  *s = sb_str(o, name);
+    uint32_t  a = sb_json_get(d, o, key);
 
-    return s != NULL && strcmp(s, value) == 0;
+    return sb_json_is(d, a, SB_JSON_ARRAY) ? a : SB_JSON_NONE;
 }
+
+/* each element of the array at key (none: no element) */
+#define sb_each(d, i, o, key)                                               \
+    for (uint32_t a_ = sb_array(d, o, key); a_ != SB_JSON_NONE; a_ = SB_JSON_NONE) \
+        SB_JSON_ITEMS(d, i, a_)
 
 
 /* GET ?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C -> C */
@@ -72,84 +74,101 @@ sb_meta_verify(sb_hook_t *hook)
 }
 
 
-/* {"type": t, "ref": the provider's object}, as the thread keeps it */
 static int
-sb_media_add(sb_hook_t *hook, sb_cmd_t *cmd, sb_channel_t ch,
-    const char *account, const char *from, const char *id, const char *text,
-    const char *type, json_t *ref)
+sb_media_add(sb_hook_t *hook, sb_cmd_t *cmd, sb_channel_t ch, sb_span_t account,
+    sb_span_t from, sb_span_t id, sb_span_t text, sb_span_t type,
+    sb_span_t ref)
 {
-    json_t  *media = json_pack("{s:s,s:O}", "type", type, "ref", ref);
-    char    *s = media ? json_dumps(media, JSON_COMPACT) : NULL;
-    int      rc = s ? sb_inbound_add(cmd, hook->text_max, ch, account, from,
-                                     id, text, s, strlen(s))
-                    : -1;
+    sb_jw_t    w;
+    sb_span_t  media;
+    int        rc;
 
-    free(s);
-    json_decref(media);
+    if (sb_media_ref(type, ref, &w) != 0) {
+        sb_jw_free(&w);
+        return -1;
+    }
+    media.p = w.buf;
+    media.n = w.len;
+    rc = sb_inbound_add(cmd, hook->text_max, ch, account, from, id, text,
+                        media);
+    sb_jw_free(&w);
     return rc;
+}
+
+
+static sb_delivery_state_t
+sb_meta_state(sb_span_t s)
+{
+    return sb_span_is(s, "sent") ? SB_DLV_SENT
+           : sb_span_is(s, "delivered") ? SB_DLV_DELIVERED
+           : sb_span_is(s, "read") ? SB_DLV_READ
+           : sb_span_is(s, "failed") ? SB_DLV_FAILED : SB_DLV_NONE;
 }
 
 
 /* WhatsApp: entry[].changes[].value.messages[] (statuses are receipts
  * of our own sends, not visitor messages). */
 static int
-sb_parse_whatsapp(sb_hook_t *hook, json_t *root, sb_cmd_t *cmd)
+sb_parse_whatsapp(sb_hook_t *hook, const sb_json_doc_t *d, sb_cmd_t *cmd)
 {
-    json_t      *entry, *change, *value, *msg, *from, *media, *err;
-    const char  *account, *type, *state, *id;
-    size_t       i, j, k;
-    int          rc = 0;
+    uint32_t   entry, change, value, msg, err, media;
+    sb_span_t  account, from, id, type, state, why;
+    char       name[32];
+    int        rc = 0;
 
-    json_array_foreach(json_object_get(root, "entry"), i, entry) {
-        json_array_foreach(json_object_get(entry, "changes"), j, change) {
-            value = json_object_get(change, "value");
-            account = sb_str(json_object_get(value, "metadata"),
+    sb_each(d, entry, 0, "entry") {
+        sb_each(d, change, entry, "changes") {
+            value = sb_json_get(d, change, "value");
+            account = sb_str(d, sb_json_get(d, value, "metadata"),
                              "phone_number_id");
-            json_array_foreach(json_object_get(value, "statuses"), k, msg) {
-                err = json_array_get(json_object_get(msg, "errors"), 0);
-                state = sb_str(msg, "status");
-                id = sb_str(msg, "id");
-                if (id == NULL || state == NULL) {
+            sb_each(d, msg, value, "statuses") {
+                err = sb_json_first(d, sb_json_get(d, msg, "errors"));
+                state = sb_str(d, msg, "status");
+                id = sb_str(d, msg, "id");
+                if (id.n == 0 || state.n == 0) {
                     cmd->u.webhook.ignored++;
                     continue;
                 }
-                rc |= sb_receipt_add(cmd, id,
-                          strcmp(state, "sent") == 0 ? SB_DLV_SENT
-                          : strcmp(state, "delivered") == 0 ? SB_DLV_DELIVERED
-                          : strcmp(state, "read") == 0 ? SB_DLV_READ
-                          : strcmp(state, "failed") == 0 ? SB_DLV_FAILED
-                          : SB_DLV_NONE,
-                          sb_str(err, "title") ? sb_str(err, "title")
-                                               : sb_str(err, "message"));
+                why = sb_str(d, err, "title");
+                rc |= sb_receipt_add(cmd, id, sb_meta_state(state),
+                                     why.n ? why : sb_str(d, err, "message"));
             }
-            json_array_foreach(json_object_get(value, "messages"), k, msg) {
-                from = json_object_get(msg, "from");
-                if (!sb_str_ok(from)) {
-                    from = json_object_get(msg, "from_user_id");
+            sb_each(d, msg, value, "messages") {
+                from = sb_str(d, msg, "from");
+                if (from.n == 0) {
+                    from = sb_str(d, msg, "from_user_id");
                 }
-                type = sb_str(msg, "type");
-                if (account == NULL || !sb_str_ok(from)
-                    || !sb_str_ok(json_object_get(msg, "id")) || type == NULL)
+                type = sb_str(d, msg, "type");
+                id = sb_str(d, msg, "id");
+                if (account.n == 0 || from.n == 0 || id.n == 0
+                    || type.n == 0)
                 {
                     cmd->u.webhook.ignored++;
                     continue;
                 }
-                if (strcmp(type, "text") == 0) {
+                if (sb_span_is(type, "text")) {
+                    sb_span_t  none = { NULL, 0 };
+
                     rc |= sb_inbound_add(cmd, hook->text_max, SB_CH_WHATSAPP,
-                              account, json_string_value(from),
-                              sb_str(msg, "id"),
-                              sb_str(json_object_get(msg, "text"), "body"),
-                              NULL, 0);
+                              account, from, id,
+                              sb_str(d, sb_json_get(d, msg, "text"), "body"),
+                              none);
                     continue;
                 }
-                media = json_object_get(msg, type);
-                if (!json_is_object(media)) {
+                /* the media object is under the message's type */
+                media = SB_JSON_NONE;
+                if (type.n < sizeof(name)) {
+                    memcpy(name, type.p, type.n);
+                    name[type.n] = '\0';
+                    media = sb_json_get(d, msg, name);
+                }
+                if (!sb_json_is(d, media, SB_JSON_OBJECT)) {
                     cmd->u.webhook.ignored++;
                     continue;
                 }
-                rc |= sb_media_add(hook, cmd, SB_CH_WHATSAPP, account,
-                                   json_string_value(from), sb_str(msg, "id"),
-                                   sb_str(media, "caption"), type, media);
+                rc |= sb_media_add(hook, cmd, SB_CH_WHATSAPP, account, from,
+                                   id, sb_str(d, media, "caption"), type,
+                                   sb_json_raw(d, media));
             }
         }
     }
@@ -161,50 +180,52 @@ sb_parse_whatsapp(sb_hook_t *hook, json_t *root, sb_cmd_t *cmd)
  * are not visitor messages; deliveries (by mid) and reads (a watermark
  * for the whole conversation) are receipts of our sends. */
 static int
-sb_parse_messaging(sb_hook_t *hook, sb_channel_t ch, json_t *entry,
-    sb_cmd_t *cmd)
+sb_parse_messaging(sb_hook_t *hook, sb_channel_t ch, const sb_json_doc_t *d,
+    uint32_t entry, sb_cmd_t *cmd)
 {
-    json_t      *ev, *msg, *att, *mid, *read;
-    const char  *page = sb_str(entry, "id"), *sender;
-    size_t       j, k;
-    int          rc = 0;
+    uint32_t   ev, msg, att, mid, read, delivery, echo;
+    sb_span_t  page = sb_str(d, entry, "id"), sender, text, none = { 0, 0 };
+    sb_span_t  type = { "attachments", 11 };
+    int64_t    mark;
+    int        rc = 0;
 
-    json_array_foreach(json_object_get(entry, "messaging"), j, ev) {
-        msg = json_object_get(ev, "message");
-        sender = sb_str(json_object_get(ev, "sender"), "id");
-        if (json_is_object(json_object_get(ev, "delivery"))) {
-            json_array_foreach(json_object_get(json_object_get(ev,
-                               "delivery"), "mids"), k, mid)
-            {
-                if (json_is_string(mid)) {
-                    rc |= sb_receipt_add(cmd, json_string_value(mid),
-                                         SB_DLV_DELIVERED, NULL);
+    sb_each(d, ev, entry, "messaging") {
+        msg = sb_json_get(d, ev, "message");
+        sender = sb_str(d, sb_json_get(d, ev, "sender"), "id");
+        delivery = sb_json_get(d, ev, "delivery");
+        if (sb_json_is(d, delivery, SB_JSON_OBJECT)) {
+            sb_each(d, mid, delivery, "mids") {
+                if (sb_json_is(d, mid, SB_JSON_STRING)) {
+                    rc |= sb_receipt_add(cmd, sb_json_str(d, mid),
+                                         SB_DLV_DELIVERED, none);
                 }
             }
             continue;
         }
-        read = json_object_get(ev, "read");
-        if (json_is_object(read) && page && sender) {
-            rc |= sb_receipt_watermark(cmd, ch, page, sender,
-                      json_integer_value(json_object_get(read, "watermark")));
+        read = sb_json_get(d, ev, "read");
+        if (sb_json_is(d, read, SB_JSON_OBJECT) && page.n && sender.n) {
+            (void) sb_json_int(d, sb_json_get(d, read, "watermark"), &mark);
+            rc |= sb_receipt_watermark(cmd, ch, page, sender, mark);
             continue;
         }
-        if (!json_is_object(msg)
-            || json_is_true(json_object_get(msg, "is_echo"))
-            || page == NULL || sender == NULL || strcmp(sender, page) == 0
-            || !sb_str_ok(json_object_get(msg, "mid")))
+        echo = sb_json_get(d, msg, "is_echo");
+        if (!sb_json_is(d, msg, SB_JSON_OBJECT)
+            || sb_json_is(d, echo, SB_JSON_TRUE)
+            || page.n == 0 || sender.n == 0 || sb_span_eq(sender, page)
+            || sb_str(d, msg, "mid").n == 0)
         {
             cmd->u.webhook.ignored++;
             continue;
         }
-        att = json_object_get(msg, "attachments");
-        if (json_array_size(att)) {
-            rc |= sb_media_add(hook, cmd, ch, page, sender, sb_str(msg, "mid"),
-                               sb_str(msg, "text"), "attachments", att);
-        } else if (sb_str_ok(json_object_get(msg, "text"))) {
+        att = sb_json_get(d, msg, "attachments");
+        text = sb_str(d, msg, "text");
+        if (sb_json_is(d, att, SB_JSON_ARRAY) && d->tok[att].size) {
+            rc |= sb_media_add(hook, cmd, ch, page, sender,
+                               sb_str(d, msg, "mid"), text, type,
+                               sb_json_raw(d, att));
+        } else if (text.n) {
             rc |= sb_inbound_add(cmd, hook->text_max, ch, page, sender,
-                                 sb_str(msg, "mid"), sb_str(msg, "text"),
-                                 NULL, 0);
+                                 sb_str(d, msg, "mid"), text, none);
         } else {
             cmd->u.webhook.ignored++;
         }
@@ -216,29 +237,29 @@ sb_parse_messaging(sb_hook_t *hook, sb_channel_t ch, json_t *entry,
 /* Facebook Page feed: entry[].changes[] with field "feed"; only a comment
  * added by someone other than the Page is a visitor message. */
 static int
-sb_parse_feed(sb_hook_t *hook, json_t *entry, sb_cmd_t *cmd)
+sb_parse_feed(sb_hook_t *hook, const sb_json_doc_t *d, uint32_t entry,
+    sb_cmd_t *cmd)
 {
-    json_t      *change, *value;
-    const char  *page = sb_str(entry, "id"), *from;
-    size_t       j;
-    int          rc = 0;
+    uint32_t   change, value;
+    sb_span_t  page = sb_str(d, entry, "id"), from, none = { NULL, 0 };
+    int        rc = 0;
 
-    json_array_foreach(json_object_get(entry, "changes"), j, change) {
-        value = json_object_get(change, "value");
-        from = sb_str(json_object_get(value, "from"), "id");
-        if (page == NULL || from == NULL || strcmp(from, page) == 0
-            || !sb_str_is(change, "field", "feed")
-            || !sb_str_is(value, "item", "comment")
-            || !sb_str_is(value, "verb", "add")
-            || !sb_str_ok(json_object_get(value, "comment_id"))
-            || !sb_str_ok(json_object_get(value, "message")))
+    sb_each(d, change, entry, "changes") {
+        value = sb_json_get(d, change, "value");
+        from = sb_str(d, sb_json_get(d, value, "from"), "id");
+        if (page.n == 0 || from.n == 0 || sb_span_eq(from, page)
+            || !sb_str_is(d, change, "field", "feed")
+            || !sb_str_is(d, value, "item", "comment")
+            || !sb_str_is(d, value, "verb", "add")
+            || sb_str(d, value, "comment_id").n == 0
+            || sb_str(d, value, "message").n == 0)
         {
             cmd->u.webhook.ignored++;
             continue;
         }
         rc |= sb_inbound_add(cmd, hook->text_max, SB_CH_FACEBOOK, page, from,
-                             sb_str(value, "comment_id"),
-                             sb_str(value, "message"), NULL, 0);
+                             sb_str(d, value, "comment_id"),
+                             sb_str(d, value, "message"), none);
     }
     return rc;
 }
@@ -249,42 +270,39 @@ sb_parse_feed(sb_hook_t *hook, json_t *entry, sb_cmd_t *cmd)
 static int
 sb_meta_parse(sb_hook_t *hook, sb_cmd_t *cmd, sb_answer_t *err)
 {
-    json_t        *root, *entry;
-    json_error_t   jerr;
-    const char    *want;
-    size_t         i;
-    int            rc = 0;
+    sb_json_doc_t   d;
+    uint32_t        entry;
+    const char     *want;
+    int             rc = 0;
 
     want = hook->channel == SB_CH_WHATSAPP ? "whatsapp_business_account"
            : hook->channel == SB_CH_INSTAGRAM ? "instagram" : "page";
-    root = json_loadb((const char *) hook->body, hook->len, 0, &jerr);
-    if (root == NULL || !json_is_object(root)) {
-        json_decref(root);
+    if (sb_json_read(&d, (const char *) hook->body, hook->len, 0, &cmd->mem)
+        != 0 || !sb_json_is(&d, 0, SB_JSON_OBJECT))
+    {
         sb_answer_error(err, 400, "malformed_json", "the body is not a JSON "
-                        "object: %s", jerr.text);
+                        "object: %s", d.error[0] ? d.error : "not an object");
         return -1;
     }
-    if (!sb_str_is(root, "object", want)
-        || !json_is_array(json_object_get(root, "entry")))
+    if (!sb_str_is(&d, 0, "object", want)
+        || !sb_json_is(&d, sb_json_get(&d, 0, "entry"), SB_JSON_ARRAY))
     {
-        json_decref(root);
         sb_answer_error(err, 400, "unexpected_payload",
                         "expected object \"%s\" with entries", want);
         return -1;
     }
     if (hook->channel == SB_CH_WHATSAPP) {
-        rc = sb_parse_whatsapp(hook, root, cmd);
+        rc = sb_parse_whatsapp(hook, &d, cmd);
     } else {
-        json_array_foreach(json_object_get(root, "entry"), i, entry) {
+        sb_each(&d, entry, 0, "entry") {
             rc |= sb_parse_messaging(hook, hook->channel == SB_CH_INSTAGRAM
                                            ? SB_CH_INSTAGRAM
-                                           : SB_CH_MESSENGER, entry, cmd);
+                                           : SB_CH_MESSENGER, &d, entry, cmd);
             if (hook->channel != SB_CH_INSTAGRAM) {
-                rc |= sb_parse_feed(hook, entry, cmd);
+                rc |= sb_parse_feed(hook, &d, entry, cmd);
             }
         }
     }
-    json_decref(root);
     if (rc) {
         sb_answer_error(err, 500, "no_memory", "out of memory");
         return -1;

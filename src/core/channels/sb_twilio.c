@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <openssl/crypto.h>
-#include <jansson.h>
 
 #include "channels/sb_channels.h"
 
@@ -274,34 +273,37 @@ sb_twilio_state(const char *s)
 }
 
 
-/* MMS media as [{url, content_type}], as the thread keeps it */
+/* MMS media as {"type":"media","ref":[{url, content_type}]}, as the
+ * thread keeps it; 0 when there is none */
 static int
-sb_twilio_media(const sb_form_t *f, char **out)
+sb_twilio_media(const sb_form_t *f, sb_jw_t *w)
 {
-    json_t      *list = json_array(), *media;
     const char  *url, *n = sb_field(f, "NumMedia");
     char         name[48];
-    long         i, count = n ? strtol(n, NULL, 10) : 0;
+    long         i, count = n ? strtol(n, NULL, 10) : 0, found = 0;
 
-    *out = NULL;
+    sb_jw_init(w, 256);
+    sb_jw_obj(w);
+    sb_jw_kstr(w, "type", "media");
+    sb_jw_key(w, "ref");
+    sb_jw_arr(w);
     for (i = 0; i < count && i < 10; i++) {
         snprintf(name, sizeof(name), "MediaUrl%ld", i);
         url = sb_field(f, name);
         snprintf(name, sizeof(name), "MediaContentType%ld", i);
         if (url) {
-            json_array_append_new(list, json_pack("{s:s,s:s?}", "url", url,
-                                                  "content_type",
-                                                  sb_field(f, name)));
+            sb_jw_obj(w);
+            sb_jw_kstr(w, "url", url);
+            if (sb_field(f, name)) {
+                sb_jw_kstr(w, "content_type", sb_field(f, name));
+            }
+            sb_jw_obj_end(w);
+            found++;
         }
     }
-    if (json_array_size(list)) {
-        media = json_pack("{s:s,s:o}", "type", "media", "ref", list);
-        *out = media ? json_dumps(media, JSON_COMPACT) : NULL;
-        json_decref(media);
-        return *out ? 1 : -1;
-    }
-    json_decref(list);
-    return 0;
+    sb_jw_arr_end(w);
+    sb_jw_obj_end(w);
+    return w->failed ? -1 : found > 0;
 }
 
 
@@ -312,7 +314,8 @@ sb_twilio_parse(sb_hook_t *hook, sb_cmd_t *cmd, sb_answer_t *err)
 {
     const sb_form_t  *f = hook->scratch;
     const char       *sid, *from, *to, *status, *body;
-    char             *media = NULL;
+    sb_span_t         media, none = { NULL, 0 };
+    sb_jw_t           w;
     int               rc = 0, has;
 
     if (f == NULL) {
@@ -331,24 +334,28 @@ sb_twilio_parse(sb_hook_t *hook, sb_cmd_t *cmd, sb_answer_t *err)
     }
 
     if (status && strcmp(status, "received") != 0) {
-        rc = sb_receipt_add(cmd, sid, sb_twilio_state(status),
-                            sb_field(f, "ErrorCode"));
+        rc = sb_receipt_add(cmd, sb_cspan(sid), sb_twilio_state(status),
+                            sb_cspan(sb_field(f, "ErrorCode")));
 
     } else if (from && to && from[0] && to[0]) {
         body = sb_field(f, "Body");
-        has = sb_twilio_media(f, &media);
+        has = sb_twilio_media(f, &w);
+        media.p = w.buf;
+        media.n = w.len;
         if (has > 0) {
-            rc = sb_inbound_add(cmd, hook->text_max, SB_CH_SMS, to, from, sid,
-                                body, media, strlen(media));
+            rc = sb_inbound_add(cmd, hook->text_max, SB_CH_SMS, sb_cspan(to),
+                                sb_cspan(from), sb_cspan(sid), sb_cspan(body),
+                                media);
         } else if (has == 0 && body && body[0]) {
-            rc = sb_inbound_add(cmd, hook->text_max, SB_CH_SMS, to, from, sid,
-                                body, NULL, 0);
+            rc = sb_inbound_add(cmd, hook->text_max, SB_CH_SMS, sb_cspan(to),
+                                sb_cspan(from), sb_cspan(sid), sb_cspan(body),
+                                none);
         } else if (has == 0) {
             cmd->u.webhook.ignored++;
         } else {
             rc = -1;
         }
-        free(media);
+        sb_jw_free(&w);
 
     } else {
         cmd->u.webhook.ignored++;

@@ -5,16 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <openssl/crypto.h>
-#include <jansson.h>
 
 #include "channels/sb_channels.h"
-
-
-static const char *
-sb_str(json_t *o, const char *name)
-{
-    return json_string_value(json_object_get(o, name));
-}
 
 
 /* GET ?crc_token=T -> {"response_token":"sha256=" + base64 HMAC(T)} */
@@ -60,23 +52,25 @@ sb_x_verify(sb_hook_t *hook)
 }
 
 
-/* X escapes &, < and > in DM texts; the thread keeps what was typed. */
-static void
-sb_html_unescape(char *s)
+/* X escapes &, < and > in DM texts; the thread keeps what was typed.
+ * In place: the text only shrinks. */
+static size_t
+sb_html_unescape(char *s, size_t n)
 {
-    static const struct { const char *ent; char c; }  ents[] = {
-        { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
-        { "&quot;", '"' }, { "&#39;", '\'' }
+    static const struct { const char *ent; size_t len; char c; }  ents[] = {
+        { "&amp;", 5, '&' }, { "&lt;", 4, '<' }, { "&gt;", 4, '>' },
+        { "&quot;", 6, '"' }, { "&#39;", 5, '\'' }
     };
-    char    *o = s;
-    size_t   i, n;
+    char    *o = s, *end = s + n;
+    size_t   i;
 
-    while (*s) {
+    while (s < end) {
         for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
-            n = strlen(ents[i].ent);
-            if (strncmp(s, ents[i].ent, n) == 0) {
+            if ((size_t) (end - s) >= ents[i].len
+                && memcmp(s, ents[i].ent, ents[i].len) == 0)
+            {
                 *o++ = ents[i].c;
-                s += n;
+                s += ents[i].len;
                 break;
             }
         }
@@ -84,63 +78,61 @@ sb_html_unescape(char *s)
             *o++ = *s++;
         }
     }
-    *o = '\0';
+    return (size_t) (o - (end - n));
 }
 
 
 static int
 sb_x_parse(sb_hook_t *hook, sb_cmd_t *cmd, sb_answer_t *err)
 {
-    json_t        *root, *ev, *mc;
-    json_error_t   jerr;
-    const char    *account, *sender, *text;
-    char          *copy;
-    size_t         i;
-    int            rc = 0;
+    sb_json_doc_t   d;
+    uint32_t        ev, mc, list;
+    sb_span_t       account, sender, text, id, none = { NULL, 0 };
+    int             rc = 0;
 
-    root = json_loadb((const char *) hook->body, hook->len, 0, &jerr);
-    if (root == NULL || !json_is_object(root)) {
-        json_decref(root);
+    if (sb_json_read(&d, (const char *) hook->body, hook->len, 0, &cmd->mem)
+        != 0 || !sb_json_is(&d, 0, SB_JSON_OBJECT))
+    {
         sb_answer_error(err, 400, "malformed_json", "the body is not a JSON "
-                        "object: %s", jerr.text);
+                        "object: %s", d.error[0] ? d.error : "not an object");
         return -1;
     }
-    account = sb_str(root, "for_user_id");
-    if (account == NULL || account[0] == '\0') {
-        json_decref(root);
+    account = sb_json_get_str(&d, 0, "for_user_id");
+    if (account.n == 0) {
         sb_answer_error(err, 400, "unexpected_payload", "expected an Account "
                         "Activity event with for_user_id");
         return -1;
     }
 
-    json_array_foreach(json_object_get(root, "direct_message_events"), i, ev)
-    {
-        mc = json_object_get(ev, "message_create");
-        sender = sb_str(mc, "sender_id");
-        text = sb_str(json_object_get(mc, "message_data"), "text");
-        if (!(sb_str(ev, "type") && strcmp(sb_str(ev, "type"),
-                                           "message_create") == 0)
-            || sender == NULL || strcmp(sender, account) == 0
-            || sb_str(ev, "id") == NULL || sb_str(ev, "id")[0] == '\0')
+    list = sb_json_get(&d, 0, "direct_message_events");
+    if (!sb_json_is(&d, list, SB_JSON_ARRAY)) {
+        list = SB_JSON_NONE;
+    }
+    SB_JSON_ITEMS(&d, ev, list) {
+        mc = sb_json_get(&d, ev, "message_create");
+        sender = sb_json_get_str(&d, mc, "sender_id");
+        id = sb_json_get_str(&d, ev, "id");
+        if (!sb_span_is(sb_json_get_str(&d, ev, "type"), "message_create")
+            || sender.n == 0 || sb_span_eq(sender, account) || id.n == 0)
         {
             cmd->u.webhook.ignored++;
             continue;
         }
-        copy = strdup(text ? text : "");
-        if (copy == NULL) {
+        text = sb_json_get_str(&d, sb_json_get(&d, mc, "message_data"),
+                               "text");
+        text = sb_arena_copy(&cmd->mem, text.p, text.n);
+        if (text.p == NULL) {
             rc = -1;
             break;
         }
-        sb_html_unescape(copy);
-        if (copy[0] == '\0') {
+        text.n = sb_html_unescape((char *) text.p, text.n);
+        if (text.n == 0) {
             cmd->u.webhook.ignored++;
-        } else {
-            rc |= sb_inbound_add(cmd, hook->text_max, SB_CH_TWITTER, account,
-                                 sender, sb_str(ev, "id"), copy, NULL, 0);
+            continue;
         }
-        free(copy);
+        rc |= sb_inbound_add(cmd, hook->text_max, SB_CH_TWITTER, account,
+                             sender, id, text, none);
     }
-    json_decref(root);
     if (rc) {
         sb_answer_error(err, 500, "no_memory", "out of memory");
         return -1;

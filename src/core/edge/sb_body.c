@@ -3,48 +3,80 @@
  * command's arena. Nothing here touches the store. */
 
 #include <stdio.h>
-#include <jansson.h>
 
 #include "edge/sb_edge.h"
+#include "util/sb_jread.h"
 
 
-static sb_span_t
-sb_keep(sb_cmd_t *cmd, json_t *v)
+typedef struct {
+    sb_json_doc_t       d;
+    sb_cmd_t           *cmd;
+    const sb_config_t  *cfg;
+    sb_answer_t        *err;
+} sb_body_t;
+
+
+static uint32_t
+sb_at(sb_body_t *b, const char *name)
 {
-    sb_span_t  none = { NULL, 0 };
-
-    return json_is_string(v) ? sb_arena_copy(&cmd->mem, json_string_value(v),
-                                             json_string_length(v))
-                             : none;
+    return sb_json_get(&b->d, 0, name);
 }
 
 
-/* A string field: optional or required, non-empty, at most max bytes. */
 static int
-sb_field(json_t *o, const char *name, size_t max, int required,
-    sb_answer_t *err)
+sb_is_string(sb_body_t *b, uint32_t t)
 {
-    json_t  *v = json_object_get(o, name);
+    return sb_json_is(&b->d, t, SB_JSON_STRING);
+}
 
-    if (v == NULL) {
+
+static int
+sb_is_bool(sb_body_t *b, uint32_t t)
+{
+    return sb_json_is(&b->d, t, SB_JSON_TRUE)
+           || sb_json_is(&b->d, t, SB_JSON_FALSE);
+}
+
+
+/* A string's value, copied into the command's arena. */
+static sb_span_t
+sb_keep(sb_body_t *b, uint32_t t)
+{
+    sb_span_t  s = sb_json_str(&b->d, t);
+
+    return t == SB_JSON_NONE ? s : sb_arena_copy(&b->cmd->mem, s.p, s.n);
+}
+
+
+/* A string field of object o: optional or required, non-empty, at most
+ * max bytes. */
+static int
+sb_field(sb_body_t *b, uint32_t o, const char *name, size_t max,
+    int required)
+{
+    uint32_t   t = sb_json_get(&b->d, o, name);
+    sb_span_t  s;
+
+    if (t == SB_JSON_NONE) {
         if (required) {
-            sb_answer_error(err, 400, "missing_field", "\"%s\" is required",
-                            name);
+            sb_answer_error(b->err, 400, "missing_field",
+                            "\"%s\" is required", name);
             return -1;
         }
         return 0;
     }
-    if (!json_is_string(v)) {
-        sb_answer_error(err, 400, "bad_type", "\"%s\" must be a string",
+    if (!sb_is_string(b, t)) {
+        sb_answer_error(b->err, 400, "bad_type", "\"%s\" must be a string",
                         name);
         return -1;
     }
-    if (json_string_length(v) == 0) {
-        sb_answer_error(err, 400, "empty_field", "\"%s\" is empty", name);
+    s = sb_json_str(&b->d, t);
+    if (s.n == 0) {
+        sb_answer_error(b->err, 400, "empty_field", "\"%s\" is empty", name);
         return -1;
     }
-    if (json_string_length(v) > max) {
-        sb_answer_error(err, 413, "field_too_long",
+    if (s.n > max) {
+        sb_answer_error(b->err, 413, "field_too_long",
                         "\"%s\" is over %zu bytes", name, max);
         return -1;
     }
@@ -53,390 +85,391 @@ sb_field(json_t *o, const char *name, size_t max, int required,
 
 
 static int
-sb_text(json_t *body, sb_cmd_t *cmd, const sb_config_t *cfg,
-    sb_answer_t *err)
+sb_text(sb_body_t *b)
 {
-    json_t  *text = json_object_get(body, "text");
+    uint32_t   t = sb_at(b, "text");
+    sb_span_t  s;
 
-    if (text == NULL) {
-        sb_answer_error(err, 400, "missing_field", "\"text\" is required");
+    if (t == SB_JSON_NONE) {
+        sb_answer_error(b->err, 400, "missing_field", "\"text\" is required");
         return -1;
     }
-    if (!json_is_string(text)) {
-        sb_answer_error(err, 400, "bad_type", "\"text\" must be a string");
+    if (!sb_is_string(b, t)) {
+        sb_answer_error(b->err, 400, "bad_type", "\"text\" must be a string");
         return -1;
     }
-    if (json_string_length(text) == 0) {
-        sb_answer_error(err, 400, "empty_text", "\"text\" is empty");
+    s = sb_json_str(&b->d, t);
+    if (s.n == 0) {
+        sb_answer_error(b->err, 400, "empty_text", "\"text\" is empty");
         return -1;
     }
-    if (json_string_length(text) > cfg->text_max) {
-        sb_answer_error(err, 413, "text_too_long",
-                        "\"text\" is over %zu bytes", cfg->text_max);
+    if (s.n > b->cfg->text_max) {
+        sb_answer_error(b->err, 413, "text_too_long",
+                        "\"text\" is over %zu bytes", b->cfg->text_max);
         return -1;
     }
-    cmd->u.msg.text = sb_keep(cmd, text);
-    return cmd->u.msg.text.p ? 0 : -1;
+    b->cmd->u.msg.text = sb_keep(b, t);
+    return b->cmd->u.msg.text.p ? 0 : -1;
 }
 
 
 static int
-sb_availability(json_t *body, sb_cmd_t *cmd, const sb_config_t *cfg,
-    sb_answer_t *err)
+sb_availability(sb_body_t *b)
 {
-    json_t  *klass = json_object_get(body, "class");
-    json_t  *avail = json_object_get(body, "available");
+    uint32_t   klass = sb_at(b, "class"), avail = sb_at(b, "available");
+    sb_span_t  name;
 
-    if (klass == NULL || avail == NULL) {
-        sb_answer_error(err, 400, "missing_field",
+    if (klass == SB_JSON_NONE || avail == SB_JSON_NONE) {
+        sb_answer_error(b->err, 400, "missing_field",
                         "\"class\" and \"available\" are required");
         return -1;
     }
-    if (!json_is_string(klass) || !json_is_boolean(avail)) {
-        sb_answer_error(err, 400, "bad_type",
+    if (!sb_is_string(b, klass) || !sb_is_bool(b, avail)) {
+        sb_answer_error(b->err, 400, "bad_type",
                         "\"class\" must be a string, \"available\" a "
                         "boolean");
         return -1;
     }
-    if (strcmp(json_string_value(klass), "all") == 0) {
-        cmd->u.availability.klass = -1;
+    name = sb_json_str(&b->d, klass);
+    if (sb_span_is(name, "all")) {
+        b->cmd->u.availability.klass = -1;
     } else {
-        cmd->u.availability.klass = sb_class_find(cfg,
-                                                  json_string_value(klass),
-                                                  json_string_length(klass));
-        if (cmd->u.availability.klass < 0) {
-            sb_answer_error(err, 422, "unknown_class",
-                            "no slot class named \"%s\"",
-                            json_string_value(klass));
+        b->cmd->u.availability.klass = sb_class_find(b->cfg, name.p, name.n);
+        if (b->cmd->u.availability.klass < 0) {
+            sb_answer_error(b->err, 422, "unknown_class",
+                            "no slot class named \"%.*s\"",
+                            (int) (name.n > 64 ? 64 : name.n), name.p);
             return -1;
         }
     }
-    cmd->u.availability.available = json_is_true(avail);
+    b->cmd->u.availability.available = sb_json_is(&b->d, avail,
+                                                  SB_JSON_TRUE);
     return 0;
 }
 
 
 /* R7: {"for": a configured preset} or {"until": RFC 3339, in range}. */
 static int
-sb_snooze(json_t *body, sb_cmd_t *cmd, const sb_config_t *cfg,
-    sb_answer_t *err)
+sb_snooze(sb_body_t *b)
 {
-    json_t   *f = json_object_get(body, "for");
-    json_t   *u = json_object_get(body, "until");
-    int64_t   until;
-    int       i;
+    const sb_config_t  *cfg = b->cfg;
+    uint32_t            f = sb_at(b, "for"), u = sb_at(b, "until");
+    sb_span_t           s;
+    int64_t             until, now = b->cmd->now;
+    int                 i;
 
-    if ((f == NULL) == (u == NULL)) {
-        sb_answer_error(err, 400, "missing_field",
+    if ((f == SB_JSON_NONE) == (u == SB_JSON_NONE)) {
+        sb_answer_error(b->err, 400, "missing_field",
                         "give exactly one of \"for\" and \"until\"");
         return -1;
     }
-    if (!json_is_string(f ? f : u)) {
-        sb_answer_error(err, 400, "bad_type", "\"%s\" must be a string",
-                        f ? "for" : "until");
+    if (!sb_is_string(b, f != SB_JSON_NONE ? f : u)) {
+        sb_answer_error(b->err, 400, "bad_type", "\"%s\" must be a string",
+                        f != SB_JSON_NONE ? "for" : "until");
         return -1;
     }
-    if (f) {
+    if (f != SB_JSON_NONE) {
+        s = sb_json_str(&b->d, f);
         for (i = 0; i < cfg->npresets; i++) {
-            if (strcmp(cfg->presets[i].label, json_string_value(f)) == 0) {
-                cmd->u.snooze.until = cmd->now + cfg->presets[i].ms;
+            if (sb_span_is(s, cfg->presets[i].label)) {
+                b->cmd->u.snooze.until = now + cfg->presets[i].ms;
                 return 0;
             }
         }
-        sb_answer_error(err, 422, "unknown_preset",
-                        "\"%s\" is not a snooze preset", json_string_value(f));
+        sb_answer_error(b->err, 422, "unknown_preset",
+                        "\"%.*s\" is not a snooze preset",
+                        (int) (s.n > 64 ? 64 : s.n), s.p);
         return -1;
     }
-    if (sb_parse_time(json_string_value(u), &until) != 0) {
-        sb_answer_error(err, 400, "bad_date",
+    s = sb_keep(b, u);               /* a C string for the date parser */
+    if (s.p == NULL || sb_parse_time(s.p, &until) != 0) {
+        sb_answer_error(b->err, 400, "bad_date",
                         "\"until\" must be an RFC 3339 date-time");
         return -1;
     }
-    if (until <= cmd->now) {
-        sb_answer_error(err, 422, "snooze_in_past",
+    if (until <= now) {
+        sb_answer_error(b->err, 422, "snooze_in_past",
                         "\"until\" is not in the future");
         return -1;
     }
-    if (until - cmd->now > cfg->snooze_max_ms) {
-        sb_answer_error(err, 422, "snooze_too_long",
+    if (until - now > cfg->snooze_max_ms) {
+        sb_answer_error(b->err, 422, "snooze_too_long",
                         "\"until\" is beyond the snooze maximum");
         return -1;
     }
-    cmd->u.snooze.until = until;
+    b->cmd->u.snooze.until = until;
     return 0;
 }
 
 
 /* {"url": http(s), "name"|"title": …}: an attachment or an offer (R12) */
 static int
-sb_link(json_t *body, const char *name, const char *label, int label_needed,
-    sb_cmd_t *cmd, sb_span_t *url, sb_span_t *text, sb_answer_t *err)
+sb_link(sb_body_t *b, const char *name, const char *label, int label_needed,
+    sb_span_t *url, sb_span_t *text)
 {
-    json_t      *o = json_object_get(body, name);
-    const char  *s;
+    uint32_t   o = sb_at(b, name);
+    sb_span_t  s;
 
-    if (o == NULL) {
+    if (o == SB_JSON_NONE) {
         return 0;
     }
-    if (!json_is_object(o)) {
-        sb_answer_error(err, 400, "bad_type", "\"%s\" must be an object",
+    if (!sb_json_is(&b->d, o, SB_JSON_OBJECT)) {
+        sb_answer_error(b->err, 400, "bad_type", "\"%s\" must be an object",
                         name);
         return -1;
     }
-    if (sb_field(o, "url", SB_URL_MAX, 1, err)
-        || sb_field(o, label, SB_TITLE_MAX, label_needed, err))
+    if (sb_field(b, o, "url", SB_URL_MAX, 1)
+        || sb_field(b, o, label, SB_TITLE_MAX, label_needed))
     {
         return -1;
     }
-    s = json_string_value(json_object_get(o, "url"));
-    if ((strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0)
-        || strlen(s) <= 8 || strpbrk(s, " \t\r\n") != NULL)
+    s = sb_keep(b, sb_json_get(&b->d, o, "url"));
+    if (s.p == NULL
+        || (strncmp(s.p, "https://", 8) != 0 && strncmp(s.p, "http://", 7) != 0)
+        || s.n <= 8 || strpbrk(s.p, " \t\r\n") != NULL)
     {
-        sb_answer_error(err, 400, "bad_url",
+        sb_answer_error(b->err, 400, "bad_url",
                         "\"%s.url\" must be an http(s) URL", name);
         return -1;
     }
-    *url = sb_keep(cmd, json_object_get(o, "url"));
-    *text = sb_keep(cmd, json_object_get(o, label));
+    *url = s;
+    *text = sb_keep(b, sb_json_get(&b->d, o, label));
     return 0;
 }
 
 
 /* R6: {"text"} or {"canned"}, and an attachment or an offer. */
 static int
-sb_reply(json_t *body, sb_cmd_t *cmd, const sb_config_t *cfg,
-    sb_answer_t *err)
+sb_reply(sb_body_t *b)
 {
-    json_t  *canned = json_object_get(body, "canned");
-    json_t  *text = json_object_get(body, "text");
+    uint32_t   canned = sb_at(b, "canned"), text = sb_at(b, "text");
+    sb_span_t  id;
 
-    if (canned && text) {
-        sb_answer_error(err, 400, "bad_body",
+    if (canned != SB_JSON_NONE && text != SB_JSON_NONE) {
+        sb_answer_error(b->err, 400, "bad_body",
                         "give \"text\" or \"canned\", not both");
         return -1;
     }
-    if (canned) {
-        if (!json_is_string(canned)
-            || !sb_valid_id(json_string_value(canned),
-                            json_string_length(canned), 0))
-        {
-            sb_answer_error(err, 400, "bad_id",
+    if (canned != SB_JSON_NONE) {
+        id = sb_json_str(&b->d, canned);
+        if (!sb_is_string(b, canned) || !sb_valid_id(id.p, id.n, 0)) {
+            sb_answer_error(b->err, 400, "bad_id",
                             "\"canned\" must be a canned response id");
             return -1;
         }
-        cmd->u.msg.canned = sb_keep(cmd, canned);
-    } else if (text || (!json_object_get(body, "attachment")
-                        && !json_object_get(body, "offer")))
+        b->cmd->u.msg.canned = sb_keep(b, canned);
+    } else if (text != SB_JSON_NONE
+               || (sb_at(b, "attachment") == SB_JSON_NONE
+                   && sb_at(b, "offer") == SB_JSON_NONE))
     {
-        if (sb_text(body, cmd, cfg, err)) {
+        if (sb_text(b)) {
             return -1;
         }
     }
-    return sb_link(body, "attachment", "name", 0, cmd,
-                   &cmd->u.msg.attachment_url, &cmd->u.msg.attachment_name,
-                   err)
-           || sb_link(body, "offer", "title", 1, cmd, &cmd->u.msg.offer_url,
-                      &cmd->u.msg.offer_title, err) ? -1 : 0;
+    return sb_link(b, "attachment", "name", 0, &b->cmd->u.msg.attachment_url,
+                   &b->cmd->u.msg.attachment_name)
+           || sb_link(b, "offer", "title", 1, &b->cmd->u.msg.offer_url,
+                      &b->cmd->u.msg.offer_title) ? -1 : 0;
 }
 
 
 static int
-sb_transfer(json_t *body, sb_cmd_t *cmd, sb_answer_t *err)
+sb_transfer(sb_body_t *b)
 {
-    json_t  *agent = json_object_get(body, "agent");
-    json_t  *group = json_object_get(body, "group");
-    json_t  *to, *anyway = json_object_get(body, "anyway");
+    uint32_t   agent = sb_at(b, "agent"), group = sb_at(b, "group");
+    uint32_t   to, anyway = sb_at(b, "anyway");
+    sb_span_t  id;
 
-    if ((agent == NULL) == (group == NULL)) {
-        sb_answer_error(err, 400, "missing_field",
+    if ((agent == SB_JSON_NONE) == (group == SB_JSON_NONE)) {
+        sb_answer_error(b->err, 400, "missing_field",
                         "give exactly one of \"agent\" and \"group\"");
         return -1;
     }
-    to = agent ? agent : group;
-    if (!json_is_string(to)
-        || !sb_valid_id(json_string_value(to), json_string_length(to), 0))
-    {
-        sb_answer_error(err, 400, "bad_id", "\"%s\" must be a valid id",
-                        agent ? "agent" : "group");
+    to = agent != SB_JSON_NONE ? agent : group;
+    id = sb_json_str(&b->d, to);
+    if (!sb_is_string(b, to) || !sb_valid_id(id.p, id.n, 0)) {
+        sb_answer_error(b->err, 400, "bad_id", "\"%s\" must be a valid id",
+                        agent != SB_JSON_NONE ? "agent" : "group");
         return -1;
     }
-    if (anyway && !json_is_boolean(anyway)) {
-        sb_answer_error(err, 400, "bad_type", "\"anyway\" must be a boolean");
+    if (anyway != SB_JSON_NONE && !sb_is_bool(b, anyway)) {
+        sb_answer_error(b->err, 400, "bad_type",
+                        "\"anyway\" must be a boolean");
         return -1;
     }
-    if (sb_field(body, "comment", SB_COMMENT_MAX, 0, err)) {
+    if (sb_field(b, 0, "comment", SB_COMMENT_MAX, 0)) {
         return -1;
     }
-    *(agent ? &cmd->u.transfer.agent : &cmd->u.transfer.group) =
-        sb_keep(cmd, to);
-    cmd->u.transfer.comment = sb_keep(cmd, json_object_get(body, "comment"));
-    cmd->u.transfer.anyway = json_is_true(anyway);
+    *(agent != SB_JSON_NONE ? &b->cmd->u.transfer.agent
+                            : &b->cmd->u.transfer.group) = sb_keep(b, to);
+    if (sb_at(b, "comment") != SB_JSON_NONE) {
+        b->cmd->u.transfer.comment = sb_keep(b, sb_at(b, "comment"));
+    }
+    b->cmd->u.transfer.anyway = sb_json_is(&b->d, anyway, SB_JSON_TRUE);
     return 0;
 }
 
 
 /* R11: normalised, duplicates collapsed, at most SB_TAGS_MAX. */
 static int
-sb_tags(json_t *body, sb_cmd_t *cmd, sb_answer_t *err)
+sb_tags(sb_body_t *b)
 {
-    json_t  *tags = json_object_get(body, "tags"), *t;
-    char     norm[SB_TAG_MAX + 1];
-    size_t   i;
-    int      j, n = 0;
+    uint32_t   tags = sb_at(b, "tags"), t;
+    sb_span_t  s;
+    char       norm[SB_TAG_MAX + 1];
+    int        j, n = 0;
 
-    if (tags == NULL) {
-        sb_answer_error(err, 400, "missing_field", "\"tags\" is required");
+    if (tags == SB_JSON_NONE) {
+        sb_answer_error(b->err, 400, "missing_field", "\"tags\" is required");
         return -1;
     }
-    if (!json_is_array(tags)) {
-        sb_answer_error(err, 400, "bad_type", "\"tags\" must be an array");
+    if (!sb_json_is(&b->d, tags, SB_JSON_ARRAY)) {
+        sb_answer_error(b->err, 400, "bad_type", "\"tags\" must be an array");
         return -1;
     }
-    json_array_foreach(tags, i, t) {
-        if (!json_is_string(t)
-            || sb_normalize_tag(json_string_value(t), json_string_length(t),
-                                norm) != 0)
-        {
-            sb_answer_error(err, 400, "bad_tag",
+    SB_JSON_ITEMS(&b->d, t, tags) {
+        s = sb_json_str(&b->d, t);
+        if (!sb_is_string(b, t) || sb_normalize_tag(s.p, s.n, norm) != 0) {
+            sb_answer_error(b->err, 400, "bad_tag",
                             "tags are strings of 1-%d bytes, no control "
                             "characters or commas", SB_TAG_MAX);
             return -1;
         }
-        for (j = 0; j < n; j++) {
-            if (sb_span_is(cmd->u.tags.tags[j], norm)) {
-                break;
-            }
+        for (j = 0; j < n && !sb_span_is(b->cmd->u.tags.tags[j], norm); j++) {
+            /* void */
         }
         if (j < n) {
             continue;
         }
         if (n == SB_TAGS_MAX) {
-            sb_answer_error(err, 422, "too_many_tags",
+            sb_answer_error(b->err, 422, "too_many_tags",
                             "at most %d tags per conversation", SB_TAGS_MAX);
             return -1;
         }
-        cmd->u.tags.tags[n++] = sb_arena_copy(&cmd->mem, norm, strlen(norm));
+        b->cmd->u.tags.tags[n++] = sb_arena_copy(&b->cmd->mem, norm,
+                                                 strlen(norm));
     }
-    cmd->u.tags.n = n;
+    b->cmd->u.tags.n = n;
     return 0;
 }
 
 
 static int
-sb_name(json_t *body, sb_cmd_t *cmd, sb_answer_t *err)
+sb_name(sb_body_t *b)
 {
-    json_t  *name = json_object_get(body, "name");
+    uint32_t   t = sb_at(b, "name");
+    sb_span_t  s = sb_json_str(&b->d, t);
 
-    if (name == NULL) {
-        sb_answer_error(err, 400, "missing_field", "\"name\" is required");
+    if (t == SB_JSON_NONE) {
+        sb_answer_error(b->err, 400, "missing_field", "\"name\" is required");
         return -1;
     }
-    if (!json_is_string(name) || json_string_length(name) == 0
-        || json_string_length(name) > SB_NAME_MAX)
-    {
-        sb_answer_error(err, 400, "bad_type",
+    if (!sb_is_string(b, t) || s.n == 0 || s.n > SB_NAME_MAX) {
+        sb_answer_error(b->err, 400, "bad_type",
                         "\"name\" must be a string of 1 to %d bytes",
                         SB_NAME_MAX);
         return -1;
     }
-    *(cmd->type == SB_CMD_PUT_AGENT ? &cmd->u.agent.name
-                                    : &cmd->u.entry.name) = sb_keep(cmd, name);
+    *(b->cmd->type == SB_CMD_PUT_AGENT ? &b->cmd->u.agent.name
+                                       : &b->cmd->u.entry.name) = sb_keep(b, t);
     return 0;
 }
 
 
 static int
-sb_groups(json_t *body, sb_cmd_t *cmd, sb_answer_t *err)
+sb_groups(sb_body_t *b)
 {
-    json_t  *groups = json_object_get(body, "groups"), *g;
-    size_t   i, j;
+    uint32_t   groups = sb_at(b, "groups"), g;
+    sb_span_t  s;
+    int        i, j;
 
-    if (groups == NULL) {
-        cmd->u.agent.groups[0] = sb_arena_copy(&cmd->mem, "default", 7);
-        cmd->u.agent.ngroups = 1;
+    if (groups == SB_JSON_NONE) {
+        b->cmd->u.agent.groups[0] = sb_arena_copy(&b->cmd->mem, "default", 7);
+        b->cmd->u.agent.ngroups = 1;
         return 0;
     }
-    if (!json_is_array(groups) || json_array_size(groups) == 0
-        || json_array_size(groups) > SB_GROUPS_MAX)
+    if (!sb_json_is(&b->d, groups, SB_JSON_ARRAY)
+        || b->d.tok[groups].size == 0
+        || b->d.tok[groups].size > SB_GROUPS_MAX)
     {
-        sb_answer_error(err, 400, "bad_type",
+        sb_answer_error(b->err, 400, "bad_type",
                         "\"groups\" must be an array of 1 to %d group ids",
                         SB_GROUPS_MAX);
         return -1;
     }
-    json_array_foreach(groups, i, g) {
-        if (!json_is_string(g)
-            || !sb_valid_id(json_string_value(g), json_string_length(g), 0))
-        {
-            sb_answer_error(err, 400, "bad_id",
+    i = 0;
+    SB_JSON_ITEMS(&b->d, g, groups) {
+        s = sb_json_str(&b->d, g);
+        if (!sb_is_string(b, g) || !sb_valid_id(s.p, s.n, 0)) {
+            sb_answer_error(b->err, 400, "bad_id",
                             "group ids are 1-64 characters of A-Za-z0-9._-");
             return -1;
         }
         for (j = 0; j < i; j++) {
-            if (json_equal(json_array_get(groups, j), g)) {
-                sb_answer_error(err, 400, "duplicate_group",
-                                "group %s is listed twice",
-                                json_string_value(g));
+            if (sb_span_eq(b->cmd->u.agent.groups[j], s)) {
+                sb_answer_error(b->err, 400, "duplicate_group",
+                                "group %.*s is listed twice", (int) s.n, s.p);
                 return -1;
             }
         }
-        cmd->u.agent.groups[i] = sb_keep(cmd, g);
+        b->cmd->u.agent.groups[i++] = sb_keep(b, g);
     }
-    cmd->u.agent.ngroups = (int) json_array_size(groups);
+    b->cmd->u.agent.ngroups = i;
     return 0;
 }
 
 
 static int
-sb_capacity(json_t *body, sb_cmd_t *cmd, const sb_config_t *cfg,
-    sb_answer_t *err)
+sb_capacity(sb_body_t *b)
 {
-    json_t      *cap = json_object_get(body, "capacity"), *v;
-    const char  *name;
-    int          k;
+    uint32_t   cap = sb_at(b, "capacity"), k, v;
+    sb_span_t  name;
+    int64_t    n;
+    int        c;
 
-    for (k = 0; k < SB_MAX_CLASSES; k++) {
-        cmd->u.agent.capacity[k] = -1;
+    for (c = 0; c < SB_MAX_CLASSES; c++) {
+        b->cmd->u.agent.capacity[c] = -1;
     }
-    if (cap == NULL) {
+    if (cap == SB_JSON_NONE) {
         return 0;
     }
-    if (!json_is_object(cap)) {
-        sb_answer_error(err, 400, "bad_type", "\"capacity\" must be an "
-                        "object");
+    if (!sb_json_is(&b->d, cap, SB_JSON_OBJECT)) {
+        sb_answer_error(b->err, 400, "bad_type",
+                        "\"capacity\" must be an object");
         return -1;
     }
-    json_object_foreach(cap, name, v) {
-        k = sb_class_find(cfg, name, strlen(name));
-        if (k < 0) {
-            sb_answer_error(err, 422, "unknown_class",
-                            "no slot class named \"%s\"", name);
+    SB_JSON_KEYS(&b->d, k, cap) {
+        v = k + 1;
+        name = sb_json_str(&b->d, k);
+        c = sb_class_find(b->cfg, name.p, name.n);
+        if (c < 0) {
+            sb_answer_error(b->err, 422, "unknown_class",
+                            "no slot class named \"%.*s\"",
+                            (int) (name.n > 64 ? 64 : name.n), name.p);
             return -1;
         }
-        if (!json_is_integer(v) || json_integer_value(v) < 0
-            || json_integer_value(v) > 1000)
-        {
-            sb_answer_error(err, 400, "bad_type",
-                            "capacity of %s must be an integer 0-1000", name);
+        if (sb_json_int(&b->d, v, &n) != 0 || n < 0 || n > 1000) {
+            sb_answer_error(b->err, 400, "bad_type",
+                            "capacity of %.*s must be an integer 0-1000",
+                            (int) name.n, name.p);
             return -1;
         }
-        cmd->u.agent.capacity[k] = (int) json_integer_value(v);
+        b->cmd->u.agent.capacity[c] = (int) n;
     }
     return 0;
 }
 
 
 static int
-sb_canned(json_t *body, sb_cmd_t *cmd, const sb_config_t *cfg,
-    sb_answer_t *err)
+sb_canned(sb_body_t *b)
 {
-    if (sb_field(body, "title", SB_TITLE_MAX, 1, err)
-        || sb_field(body, "text", cfg->text_max, 1, err))
+    if (sb_field(b, 0, "title", SB_TITLE_MAX, 1)
+        || sb_field(b, 0, "text", b->cfg->text_max, 1))
     {
         return -1;
     }
-    cmd->u.entry.title = sb_keep(cmd, json_object_get(body, "title"));
-    cmd->u.entry.text = sb_keep(cmd, json_object_get(body, "text"));
+    b->cmd->u.entry.title = sb_keep(b, sb_at(b, "title"));
+    b->cmd->u.entry.text = sb_keep(b, sb_at(b, "text"));
     return 0;
 }
 
@@ -445,9 +478,8 @@ int
 sb_body_parse(sb_cmd_t *cmd, const sb_config_t *cfg, const char *body,
     size_t len, sb_answer_t *err)
 {
-    json_t        *json = NULL;
-    json_error_t   jerr;
-    int            rc = 0, needed;
+    sb_body_t   b;
+    int         rc = 0, needed;
 
     needed = cmd->type == SB_CMD_VISITOR_MESSAGE
              || cmd->type == SB_CMD_AGENT_MESSAGE
@@ -458,15 +490,15 @@ sb_body_parse(sb_cmd_t *cmd, const sb_config_t *cfg, const char *body,
     if (len == 0 && !needed) {
         return 0;
     }
-    json = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-                      &jerr);
-    if (json == NULL) {
-        sb_answer_error(err, 400, "malformed_json", "%s (at byte %d)",
-                        jerr.text, jerr.position);
+    b.cmd = cmd;
+    b.cfg = cfg;
+    b.err = err;
+    if (sb_json_read(&b.d, body, len, SB_JSON_NO_DUPLICATES, &cmd->mem) != 0) {
+        sb_answer_error(err, 400, "malformed_json", "%s (at byte %zu)",
+                        b.d.error, b.d.error_at);
         return -1;
     }
-    if (!json_is_object(json)) {
-        json_decref(json);
+    if (!sb_json_is(&b.d, 0, SB_JSON_OBJECT)) {
         sb_answer_error(err, 400, "not_an_object",
                         "the body must be a JSON object");
         return -1;
@@ -474,37 +506,35 @@ sb_body_parse(sb_cmd_t *cmd, const sb_config_t *cfg, const char *body,
 
     switch (cmd->type) {
     case SB_CMD_VISITOR_MESSAGE:
-        rc = sb_text(json, cmd, cfg, err);
+        rc = sb_text(&b);
         break;
     case SB_CMD_AGENT_MESSAGE:
-        rc = sb_reply(json, cmd, cfg, err);
+        rc = sb_reply(&b);
         break;
     case SB_CMD_AVAILABILITY:
-        rc = sb_availability(json, cmd, cfg, err);
+        rc = sb_availability(&b);
         break;
     case SB_CMD_SNOOZE:
-        rc = sb_snooze(json, cmd, cfg, err);
+        rc = sb_snooze(&b);
         break;
     case SB_CMD_TRANSFER:
-        rc = sb_transfer(json, cmd, err);
+        rc = sb_transfer(&b);
         break;
     case SB_CMD_TAGS:
-        rc = sb_tags(json, cmd, err);
+        rc = sb_tags(&b);
         break;
     case SB_CMD_PUT_AGENT:
-        rc = sb_name(json, cmd, err) || sb_groups(json, cmd, err)
-             || sb_capacity(json, cmd, cfg, err) ? -1 : 0;
+        rc = sb_name(&b) || sb_groups(&b) || sb_capacity(&b) ? -1 : 0;
         break;
     case SB_CMD_PUT_GROUP:
-        rc = sb_name(json, cmd, err);
+        rc = sb_name(&b);
         break;
     case SB_CMD_PUT_CANNED:
-        rc = sb_canned(json, cmd, cfg, err);
+        rc = sb_canned(&b);
         break;
     default:
         break;
     }
-    json_decref(json);
     if (rc && err->status == 0) {
         sb_answer_error(err, 500, "no_memory", "out of memory");
     }

@@ -6,9 +6,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <jansson.h>
+#include <stdlib.h>
 
 #include "edge/sb_edge.h"
+#include "util/sb_jread.h"
 
 
 static int
@@ -53,26 +54,54 @@ sb_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap)
 }
 
 
+/* A string claim into dst; absent is fine unless required. */
 static int
-sb_claim_string(json_t *obj, const char *name, char *dst, size_t cap,
-    int required)
+sb_claim_string(const sb_json_doc_t *d, const char *name, char *dst,
+    size_t cap, int required)
 {
-    json_t      *v = json_object_get(obj, name);
-    const char  *s;
-    size_t       n;
+    uint32_t   t = sb_json_get(d, 0, name);
+    sb_span_t  s;
 
-    if (v == NULL) {
+    if (t == SB_JSON_NONE) {
         return required ? -1 : 0;
     }
-    if (!json_is_string(v)) {
+    s = sb_json_str(d, t);
+    if (!sb_json_is(d, t, SB_JSON_STRING) || s.n >= cap) {
         return -1;
     }
-    s = json_string_value(v);
-    n = json_string_length(v);
-    if (n >= cap) {
+    memcpy(dst, s.p, s.n);
+    dst[s.n] = '\0';
+    return 0;
+}
+
+
+/* exp: a number of seconds; a fraction is dropped, a value beyond any
+ * date is refused (no undefined conversion of 1e300) */
+static int
+sb_claim_time(const sb_json_doc_t *d, const char *name, int64_t *v)
+{
+    uint32_t   t = sb_json_get(d, 0, name);
+    sb_span_t  raw;
+    char       buf[64];
+    double     x;
+
+    if (sb_json_int(d, t, v) == 0) {
+        return 0;
+    }
+    if (!sb_json_is(d, t, SB_JSON_NUMBER)) {
         return -1;
     }
-    memcpy(dst, s, n + 1);
+    raw = sb_json_raw(d, t);
+    if (raw.n >= sizeof(buf)) {
+        return -1;
+    }
+    memcpy(buf, raw.p, raw.n);
+    buf[raw.n] = '\0';
+    x = strtod(buf, NULL);
+    if (!(x > -1e15 && x < 1e15)) {
+        return -1;
+    }
+    *v = (int64_t) x;
     return 0;
 }
 
@@ -85,8 +114,9 @@ sb_jwt_verify(const char *token, size_t len, const unsigned char *key,
     unsigned char   mac[EVP_MAX_MD_SIZE], sig[64], part[2048];
     unsigned int    maclen = 0;
     long            n;
-    json_t         *hdr, *body, *exp;
-    json_error_t    jerr;
+    sb_json_doc_t   d;
+    sb_json_tok_t   toks[32];
+    sb_arena_t     *mem = NULL;
     int             ok;
 
     memset(claims, 0, sizeof(*claims));
@@ -119,47 +149,40 @@ sb_jwt_verify(const char *token, size_t len, const unsigned char *key,
     }
 
     n = sb_b64url_decode(token, (size_t) (dot1 - token), part, sizeof(part));
-    if (n < 0) {
-        return -1;
-    }
-    hdr = json_loadb((const char *) part, (size_t) n, 0, &jerr);
-    ok = hdr != NULL && json_is_object(hdr)
-         && json_is_string(json_object_get(hdr, "alg"))
-         && strcmp(json_string_value(json_object_get(hdr, "alg")), "HS256")
-            == 0;
-    json_decref(hdr);
+    ok = n >= 0
+         && sb_json_read_in(&d, (const char *) part, (size_t) n, 0, &mem,
+                            toks, 32) == 0
+         && sb_json_is(&d, 0, SB_JSON_OBJECT)
+         && sb_span_is(sb_json_get_str(&d, 0, "alg"), "HS256");
     if (!ok) {
+        sb_arena_free(mem);
         *why = "token algorithm must be HS256";
         return -1;
     }
 
     n = sb_b64url_decode(dot1 + 1, (size_t) (dot2 - dot1 - 1), part,
                          sizeof(part));
-    if (n < 0) {
-        return -1;
-    }
-    body = json_loadb((const char *) part, (size_t) n, 0, &jerr);
-    if (body == NULL || !json_is_object(body)) {
-        json_decref(body);
-        return -1;
-    }
-
-    exp = json_object_get(body, "exp");
-    if (sb_claim_string(body, "sub", claims->sub, sizeof(claims->sub), 1)
-        || sb_claim_string(body, "role", claims->role, sizeof(claims->role),
-                           1)
-        || sb_claim_string(body, "tnt", claims->tenant,
-                           sizeof(claims->tenant), 0)
-        || sb_claim_string(body, "chn", claims->channel,
-                           sizeof(claims->channel), 0)
-        || !json_is_number(exp))
+    if (n < 0
+        || sb_json_read_in(&d, (const char *) part, (size_t) n, 0, &mem,
+                           toks, 32) != 0
+        || !sb_json_is(&d, 0, SB_JSON_OBJECT))
     {
-        json_decref(body);
+        sb_arena_free(mem);
+        return -1;
+    }
+    ok = sb_claim_string(&d, "sub", claims->sub, sizeof(claims->sub), 1) == 0
+         && sb_claim_string(&d, "role", claims->role, sizeof(claims->role),
+                            1) == 0
+         && sb_claim_string(&d, "tnt", claims->tenant,
+                            sizeof(claims->tenant), 0) == 0
+         && sb_claim_string(&d, "chn", claims->channel,
+                            sizeof(claims->channel), 0) == 0
+         && sb_claim_time(&d, "exp", &claims->exp) == 0;
+    sb_arena_free(mem);
+    if (!ok) {
         *why = "token lacks sub, role or exp";
         return -1;
     }
-    claims->exp = (int64_t) json_number_value(exp);
-    json_decref(body);
 
     if (!sb_valid_id(claims->sub, strlen(claims->sub), 1)) {
         *why = "token subject is not a valid id";

@@ -31,6 +31,14 @@ size_t sb_utf8_chars(const char *s, size_t len);
 size_t sb_utf8_cut(const char *s, size_t len, size_t max);
 int sb_normalize_tag(const char *in, size_t len, char *out);
 
+static inline sb_span_t
+sb_cspan(const char *s)
+{
+    sb_span_t  sp = { s, s ? strlen(s) : 0 };
+
+    return sp;
+}
+
 static inline int
 sb_span_is(sb_span_t s, const char *word)
 {
