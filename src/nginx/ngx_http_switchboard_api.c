@@ -562,7 +562,9 @@ ngx_http_switchboard_body_ready(ngx_http_request_t *r)
     ngx_memcpy(cmd.actor, ctx->actor, sizeof(ctx->actor));
     ngx_memcpy(cmd.target, ctx->target, sizeof(cmd.target));
     ngx_memcpy(cmd.group, lcf->group.data, lcf->group.len);
-    ngx_memcpy(cmd.idem, ctx->idem.data, ctx->idem.len);
+    if (ctx->idem.len) {
+        ngx_memcpy(cmd.idem, ctx->idem.data, ctx->idem.len);
+    }
 
     if (sb_body_parse(&cmd, &mcf->core, (char *) body.data, body.len, &err)
         != 0)

@@ -1,24 +1,12 @@
-/* Long-polls (R24): a poll with nothing after its cursor is held until a
+/*
+ * Long-polls (R24): a poll with nothing after its cursor waits until a
  * commit in any worker moves its log, its timeout, or the worker's exit.
- * A held poll keeps only a small waiter beside its request. */
+ * A waiting poll is parked as nginx parks an idle keep-alive connection:
+ * its request and header buffers are freed, and only the connection and
+ * a small waiter stay; the answer goes out on a request made anew.
+ */
 
-#include "ngx_http_switchboard.h"
-
-
-typedef struct {
-    ngx_str_node_t  sn;           /* "tenant/owner" */
-    size_t          tenant_len;
-    ngx_queue_t     waiters;
-} ngx_http_switchboard_log_t;
-
-typedef struct {
-    ngx_http_request_t          *request;
-    ngx_http_switchboard_log_t  *log;
-    uint64_t                     cursor;
-    ngx_event_t                  timer;
-    ngx_queue_t                  waiting;      /* in its log's waiters */
-    ngx_queue_t                  everyone;     /* in the worker's waiters */
-} ngx_http_switchboard_waiter_t;
+#include "ngx_http_switchboard_poll.h"
 
 
 static ngx_rbtree_t       ngx_http_switchboard_logs;
@@ -50,6 +38,10 @@ ngx_http_switchboard_poll_init(ngx_cycle_t *cycle)
     ngx_http_switchboard_exit_watch.cancelable = 1;
     ngx_add_timer(&ngx_http_switchboard_exit_watch, 250);
 
+    if (ngx_http_switchboard_park_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_switchboard_on_commit(ngx_http_switchboard_poll_committed)
         != NGX_OK
         || ngx_http_switchboard_on_wake(ngx_http_switchboard_poll_heard)
@@ -72,7 +64,7 @@ ngx_http_switchboard_log_find(u_char *key, size_t len)
 }
 
 
-static void
+void
 ngx_http_switchboard_log_prune(ngx_http_switchboard_log_t *log)
 {
     if (ngx_queue_empty(&log->waiters)) {
@@ -82,6 +74,7 @@ ngx_http_switchboard_log_prune(ngx_http_switchboard_log_t *log)
 }
 
 
+/* Out of every list; the log node is pruned by the caller. */
 static void
 ngx_http_switchboard_unlink(ngx_http_switchboard_waiter_t *w)
 {
@@ -91,16 +84,19 @@ ngx_http_switchboard_unlink(ngx_http_switchboard_waiter_t *w)
     if (w->timer.timer_set) {
         ngx_del_timer(&w->timer);
     }
+    if (w->park.posted) {
+        ngx_delete_posted_event(&w->park);
+    }
 }
 
 
-/* Reads the log after the waiter's cursor: 0 with an answer, or
- * MDB_NOTFOUND when there is nothing yet. */
+/* Reads the log after the cursor: 0 with an answer, or MDB_NOTFOUND when
+ * there is nothing yet. */
 static int
 ngx_http_switchboard_read_log(MDB_txn *txn, ngx_http_switchboard_log_t *log,
     uint64_t cursor, sb_answer_t *ans)
 {
-    char  tenant[SB_ID_MAX + 1], owner[SB_VISITOR_MAX + 32];
+    char    tenant[SB_ID_MAX + 1], owner[SB_VISITOR_MAX + 32];
     size_t  olen = log->sn.str.len - log->tenant_len - 1;
 
     if (log->tenant_len > SB_ID_MAX || olen >= sizeof(owner)) {
@@ -115,26 +111,50 @@ ngx_http_switchboard_read_log(MDB_txn *txn, ngx_http_switchboard_log_t *log,
 }
 
 
-/* Answers a held poll (with events, or none: 200 with the same cursor);
- * the caller prunes the log node afterwards. */
-static void
+/* Answers a waiting poll (with events, or none: 200 and the same cursor,
+ * R24) and frees the waiter; the caller prunes the log node afterwards. */
+void
 ngx_http_switchboard_release(ngx_http_switchboard_waiter_t *w,
-    sb_answer_t *ans)
+    sb_answer_t *ans, ngx_int_t closed)
 {
-    ngx_http_request_t  *r = w->request;
-    ngx_connection_t    *c = r->connection;
+    ngx_http_request_t  *r = w->r;
+    ngx_connection_t    *c = w->c;
     sb_answer_t          empty = { 0, NULL, NULL, 0 };
+    uint64_t             cursor = w->cursor;
     char                 body[64];
     ngx_int_t            rc;
 
     ngx_http_switchboard_unlink(w);
+    if (r == NULL) {
+        r = ngx_http_switchboard_unpark(w);
+    } else {
+        w->cln->handler = NULL;      /* the request goes on without it */
+    }
+    ngx_free(w);
+    if (r == NULL) {
+        if (ans) {
+            sb_answer_free(ans);
+        }
+        ngx_http_close_connection(c);
+        return;
+    }
+
+    if (closed) {
+        /* logged as nginx logs a client gone (499), then closed */
+        if (ans) {
+            sb_answer_free(ans);
+        }
+        c->error = 1;
+        ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
+        ngx_http_run_posted_requests(c);
+        return;
+    }
     if (ans == NULL) {
-        /* R24: a poll that times out keeps its cursor */
         ans = &empty;
         (void) sb_answer_text(ans, 200, NULL, body,
                               ngx_snprintf((u_char *) body, sizeof(body),
                                            "{\"cursor\":%uL,\"events\":[]}",
-                                           w->cursor) - (u_char *) body);
+                                           cursor) - (u_char *) body);
     }
     rc = ngx_http_switchboard_answer(r, ans);
     ngx_http_finalize_request(r, rc);
@@ -154,6 +174,7 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
     sb_answer_t                        ans = { 0, NULL, NULL, 0 };
     MDB_txn                           *txn;
     u_char                             key[SB_ID_MAX + SB_VISITOR_MAX + 40];
+    u_char                            *p;
     size_t                             len, tlen = ngx_strlen(ctx->tenant);
     int                                rc;
 
@@ -188,18 +209,40 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
         return ngx_http_switchboard_answer(r, &ans);
     }
 
-    w = ngx_pcalloc(r->pool, sizeof(ngx_http_switchboard_waiter_t));
+    /* the waiter keeps its own copy of what the answer's log line shows */
+    w = ngx_calloc(sizeof(ngx_http_switchboard_waiter_t)
+                   + r->request_line.len + r->uri.len + r->args.len,
+                   r->connection->log);
     cln = ngx_http_cleanup_add(r, 0);
     if (w == NULL || cln == NULL) {
+        ngx_free(w);
         ngx_http_switchboard_log_prune(log);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     cln->handler = ngx_http_switchboard_poll_cleanup;
     cln->data = w;
+    w->cln = cln;
 
-    w->request = r;
+    w->c = r->connection;
+    w->r = r;
     w->log = log;
     w->cursor = cursor;
+    w->srv_conf = r->srv_conf;
+    w->loc_conf = r->loc_conf;
+    w->start_sec = r->start_sec;
+    w->start_msec = r->start_msec;
+    w->http_version = r->http_version;
+    w->keepalive = r->keepalive;
+    p = (u_char *) (w + 1);
+    w->request_line.data = p;
+    w->request_line.len = r->request_line.len;
+    p = ngx_cpymem(p, r->request_line.data, r->request_line.len);
+    w->uri.data = p;
+    w->uri.len = r->uri.len;
+    p = ngx_cpymem(p, r->uri.data, r->uri.len);
+    w->args.data = p;
+    w->args.len = r->args.len;
+    ngx_memcpy(p, r->args.data, r->args.len);
     ctx->hold = w;
     ngx_queue_insert_tail(&log->waiters, &w->waiting);
     ngx_queue_insert_tail(&ngx_http_switchboard_everyone, &w->everyone);
@@ -207,28 +250,35 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
     mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
     w->timer.handler = ngx_http_switchboard_poll_timeout;
     w->timer.data = w;
-    w->timer.log = r->connection->log;
+    w->timer.log = ngx_cycle->log;
     ngx_add_timer(&w->timer, mcf->poll_timeout);
 
-    /* held: a closed connection is noticed, and the cleanup unlinks us */
+    /* held until the request can be given back (after this handler) */
     r->main->count++;
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = ngx_http_request_empty_handler;
+    w->park.handler = ngx_http_switchboard_park;
+    w->park.data = w;
+    w->park.log = ngx_cycle->log;
+    ngx_post_event(&w->park, &ngx_posted_events);
 
     return NGX_DONE;
 }
 
 
+/* A request closed while held (client gone before parking). */
 static void
 ngx_http_switchboard_poll_cleanup(void *data)
 {
     ngx_http_switchboard_waiter_t  *w = data;
     ngx_http_switchboard_log_t     *log = w->log;
 
-    if (log) {
-        ngx_http_switchboard_unlink(w);
-        ngx_http_switchboard_log_prune(log);
+    if (w->r == NULL) {
+        return;                 /* answered, or parked: not ours to free */
     }
+    ngx_http_switchboard_unlink(w);
+    ngx_http_switchboard_log_prune(log);
+    ngx_free(w);
 }
 
 
@@ -238,7 +288,7 @@ ngx_http_switchboard_poll_timeout(ngx_event_t *ev)
     ngx_http_switchboard_waiter_t  *w = ev->data;
     ngx_http_switchboard_log_t     *log = w->log;
 
-    ngx_http_switchboard_release(w, NULL);
+    ngx_http_switchboard_release(w, NULL, 0);
     ngx_http_switchboard_log_prune(log);
 }
 
@@ -270,7 +320,7 @@ ngx_http_switchboard_poll_wake(u_char *key, size_t len)
         w = ngx_queue_data(q, ngx_http_switchboard_waiter_t, waiting);
         ngx_memzero(&ans, sizeof(sb_answer_t));
         if (ngx_http_switchboard_read_log(txn, log, w->cursor, &ans) == 0) {
-            ngx_http_switchboard_release(w, &ans);
+            ngx_http_switchboard_release(w, &ans, 0);
         }
         sb_answer_free(&ans);
     }
@@ -328,7 +378,7 @@ ngx_http_switchboard_poll_heard(u_char *line, size_t len)
 }
 
 
-/* On reload or quit, held polls are answered so the worker can go. */
+/* On reload or quit, waiting polls are answered so the worker can go. */
 static void
 ngx_http_switchboard_exit_check(ngx_event_t *ev)
 {
@@ -344,7 +394,7 @@ ngx_http_switchboard_exit_check(ngx_event_t *ev)
         q = ngx_queue_head(&ngx_http_switchboard_everyone);
         w = ngx_queue_data(q, ngx_http_switchboard_waiter_t, everyone);
         log = w->log;
-        ngx_http_switchboard_release(w, NULL);
+        ngx_http_switchboard_release(w, NULL, 0);
         ngx_http_switchboard_log_prune(log);
     }
 }
