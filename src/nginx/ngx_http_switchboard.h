@@ -162,5 +162,16 @@ ngx_int_t ngx_http_switchboard_webhook_handler(ngx_http_request_t *r,
 /* directives.c */
 char *ngx_http_switchboard_directive_error(ngx_conf_t *cf);
 
+/* policy directives and the seeds' defaults (_policy.c) */
+char *ngx_http_switchboard_slot_class(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_switchboard_snooze_presets(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_switchboard_auto_close(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_switchboard_capabilities(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+void ngx_http_switchboard_seed_defaults(ngx_http_switchboard_main_conf_t *mcf);
+
 
 #endif /* _NGX_HTTP_SWITCHBOARD_H_INCLUDED_ */

@@ -1,6 +1,6 @@
 /* Switchboard's directives: the table nginx reads, and the handlers of
- * those that need more than a stock slot (store, secrets, classes,
- * presets, auto-close, capabilities, API and webhook kinds, delivery). */
+ * those that need more than a stock slot (store, secrets, API and webhook
+ * kinds, delivery); the policy directives are in _policy.c. */
 
 #include "ngx_http_switchboard.h"
 
@@ -13,16 +13,8 @@ static char *ngx_http_switchboard_webhook_secret(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_read_secret(ngx_conf_t *cf,
     ngx_str_t *name, ssize_t min, ngx_str_t *out);
-static char *ngx_http_switchboard_slot_class(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_switchboard_snooze_presets(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-static char *ngx_http_switchboard_auto_close(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-static char *ngx_http_switchboard_capabilities(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_switchboard_deliver_directive(ngx_conf_t *cf,
@@ -372,179 +364,6 @@ ngx_http_switchboard_read_secret(ngx_conf_t *cf, ngx_str_t *name,
     out->data = p;
     out->len = (size_t) n;
 
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_switchboard_slot_class(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_switchboard_main_conf_t  *mcf = conf;
-    ngx_str_t                         *value;
-    ngx_uint_t                         i;
-    ngx_int_t                          capacity, ch;
-    sb_class_t                        *c;
-    int                                k;
-
-    value = cf->args->elts;
-
-    if (!mcf->classes_set) {
-        mcf->classes_set = 1;
-        mcf->core.nclasses = 0;
-    }
-    if (mcf->core.nclasses == SB_MAX_CLASSES) {
-        return "has too many classes";
-    }
-    if (!sb_valid_id((char *) value[1].data, value[1].len, 0)
-        || ngx_strcmp(value[1].data, "all") == 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid slot class name \"%V\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-    if (sb_class_find(&mcf->core, (char *) value[1].data, value[1].len)
-        >= 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "slot class \"%V\" is defined twice", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    capacity = ngx_atoi(value[2].data, value[2].len);
-    if (capacity == NGX_ERROR || capacity > 1000) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid capacity \"%V\"", &value[2]);
-        return NGX_CONF_ERROR;
-    }
-    if (cf->args->nelts < 4) {
-        return "needs at least one channel";
-    }
-
-    c = &mcf->core.classes[mcf->core.nclasses];
-    ngx_cpystrn((u_char *) c->name, value[1].data, sizeof(c->name));
-    c->capacity = (int) capacity;
-    c->channels = 0;
-
-    for (i = 3; i < cf->args->nelts; i++) {
-        ch = sb_channel_parse((char *) value[i].data, value[i].len);
-        if (ch < 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "unknown channel \"%V\"", &value[i]);
-            return NGX_CONF_ERROR;
-        }
-        k = sb_class_of_channel(&mcf->core, (int) ch);
-        if (k >= 0 || (c->channels & (1u << ch))) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "channel \"%V\" is already in a slot class",
-                               &value[i]);
-            return NGX_CONF_ERROR;
-        }
-        c->channels |= 1u << ch;
-    }
-    mcf->core.nclasses++;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_switchboard_snooze_presets(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_switchboard_main_conf_t  *mcf = conf;
-    ngx_str_t                         *value = cf->args->elts;
-    ngx_uint_t                         i;
-    ngx_int_t                          ms;
-    sb_preset_t                       *p;
-
-    if (mcf->core.npresets) {
-        return "is duplicate";
-    }
-    if (cf->args->nelts - 1 > SB_MAX_PRESETS) {
-        return "has too many presets";
-    }
-    for (i = 1; i < cf->args->nelts; i++) {
-        ms = ngx_parse_time(&value[i], 0);
-        if (ms == NGX_ERROR || ms == 0 || value[i].len >= sizeof(p->label)) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid snooze preset \"%V\"", &value[i]);
-            return NGX_CONF_ERROR;
-        }
-        p = &mcf->core.presets[mcf->core.npresets++];
-        ngx_cpystrn((u_char *) p->label, value[i].data, value[i].len + 1);
-        p->ms = ms;
-    }
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_switchboard_auto_close(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_switchboard_main_conf_t  *mcf = conf;
-    ngx_str_t                         *value = cf->args->elts;
-    ngx_int_t                          ch, ms;
-
-    ch = sb_channel_parse((char *) value[1].data, value[1].len);
-    if (ch < 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "unknown channel \"%V\"",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-    if (mcf->core.auto_close_ms[ch] >= 0) {
-        return "is duplicate for this channel";
-    }
-    if (ngx_strcmp(value[2].data, "off") == 0) {
-        mcf->core.auto_close_ms[ch] = 0;
-        return NGX_CONF_OK;
-    }
-    ms = ngx_parse_time(&value[2], 0);
-    if (ms == NGX_ERROR || ms == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid auto-close time \"%V\"", &value[2]);
-        return NGX_CONF_ERROR;
-    }
-    mcf->core.auto_close_ms[ch] = ms;
-    return NGX_CONF_OK;
-}
-
-
-/* switchboard_capabilities CHANNEL none | CAP...; replaces its row. */
-static char *
-ngx_http_switchboard_capabilities(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_switchboard_main_conf_t  *mcf = conf;
-    ngx_str_t                         *value = cf->args->elts;
-    ngx_uint_t                         i;
-    ngx_int_t                          ch;
-    unsigned                           cap, caps = 0;
-
-    ch = sb_channel_parse((char *) value[1].data, value[1].len);
-    if (ch < 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "unknown channel \"%V\"",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-    if (mcf->caps_set & (1u << ch)) {
-        return "is duplicate for this channel";
-    }
-    for (i = 2; i < cf->args->nelts; i++) {
-        if (ngx_strcmp(value[i].data, "none") == 0 && cf->args->nelts == 3) {
-            break;
-        }
-        cap = sb_cap_parse((char *) value[i].data, value[i].len);
-        if (cap == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "unknown capability \"%V\"", &value[i]);
-            return NGX_CONF_ERROR;
-        }
-        caps |= cap;
-    }
-    mcf->caps_set |= 1u << ch;
-    mcf->core.caps[ch] = caps;
     return NGX_CONF_OK;
 }
 

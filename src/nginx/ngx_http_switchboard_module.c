@@ -84,52 +84,6 @@ ngx_http_switchboard_create_main_conf(ngx_conf_t *cf)
 }
 
 
-static void
-ngx_http_switchboard_default_class(sb_config_t *core, const char *name,
-    int capacity, unsigned channels)
-{
-    sb_class_t  *c = &core->classes[core->nclasses++];
-
-    ngx_cpystrn((u_char *) c->name, (u_char *) name, sizeof(c->name));
-    c->capacity = capacity;
-    c->channels = channels;
-}
-
-
-/* the seeds: chat 3, mobile 2, third-party messaging apps 3; mobile
- * closes after 7 days; presets 3h and 1d */
-static void
-ngx_http_switchboard_seed_defaults(ngx_http_switchboard_main_conf_t *mcf)
-{
-    sb_config_t  *core = &mcf->core;
-    unsigned      third = 0;
-    int           i;
-
-    for (i = 0; i < SB_CH_COUNT; i++) {
-        if (!(mcf->caps_set & (1u << i))) {
-            core->caps[i] = sb_channel_ops(i)->default_caps;
-        }
-        if (core->auto_close_ms[i] < 0) {
-            core->auto_close_ms[i] = (i == SB_CH_MOBILE) ? 7 * 86400000LL : 0;
-        }
-        third |= sb_channel_ops(i)->third_party ? 1u << i : 0;
-    }
-    if (core->npresets == 0) {
-        ngx_cpystrn((u_char *) core->presets[0].label, (u_char *) "3h", 16);
-        core->presets[0].ms = 3 * 3600000LL;
-        ngx_cpystrn((u_char *) core->presets[1].label, (u_char *) "1d", 16);
-        core->presets[1].ms = 86400000LL;
-        core->npresets = 2;
-    }
-    if (!mcf->classes_set) {
-        ngx_http_switchboard_default_class(core, "chat", 3, 1u << SB_CH_CHAT);
-        ngx_http_switchboard_default_class(core, "mobile", 2,
-                                           1u << SB_CH_MOBILE);
-        ngx_http_switchboard_default_class(core, "messaging", 3, third);
-    }
-}
-
-
 static char *
 ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
 {
@@ -241,11 +195,14 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                                "\"switchboard_webhook_secret\"");
             return NGX_CONF_ERROR;
         }
-        /* Twilio signs the URL it called, which nginx cannot know */
-        if (conf->channel == SB_CH_SMS && conf->public_url.len == 0) {
+        /* a provider that signs the URL it called: nginx cannot know it */
+        if (sb_channel_ops(conf->channel)->signs_url
+            && conf->public_url.len == 0)
+        {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "a switchboard_webhook sms location needs "
-                               "\"switchboard_public_url\"");
+                               "a switchboard_webhook %s location needs "
+                               "\"switchboard_public_url\"",
+                               sb_channel_name(conf->channel));
             return NGX_CONF_ERROR;
         }
 

@@ -33,9 +33,12 @@ typedef struct {
 
 typedef struct {
     sb_channel_t   channel;
-    unsigned       third_party:1;
+    unsigned       third_party:1;        /* replies go out through it */
+    unsigned       signs_url:1;          /* the signature covers the URL */
     size_t         text_limit;           /* characters; 0: none */
     unsigned       default_caps;
+    const char    *default_class;        /* the seeds' slot class */
+    int64_t        default_auto_close_ms;    /* R15; 0: never */
     const char    *signature_header;     /* NULL: no webhook */
 
     /* GET: the provider's verification handshake (NULL: none, 405) */

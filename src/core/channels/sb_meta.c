@@ -395,11 +395,14 @@ sb_facebook_sent_id(const char *body, size_t len, char *out, size_t cap)
 }
 
 
-#define SB_META_OPS(ch, limit, send, sent_id)                                \
+#define SB_META_OPS(ch, limit, body_fn, id_fn)                                \
     {                                                                        \
-        ch, 1, limit, SB_CAP_ALL, "X-Hub-Signature-256",                     \
-        sb_meta_handshake, sb_meta_verify, sb_meta_parse, sb_tally_answer,   \
-        send, sent_id, NULL                                                  \
+        .channel = ch, .third_party = 1, .text_limit = limit,                \
+        .default_caps = SB_CAP_ALL, .default_class = "messaging",            \
+        .signature_header = "X-Hub-Signature-256",                           \
+        .handshake = sb_meta_handshake, .verify = sb_meta_verify,            \
+        .parse = sb_meta_parse, .answer = sb_tally_answer,                   \
+        .send_body = body_fn, .sent_id = id_fn                               \
     }
 
 const sb_channel_ops_t  sb_whatsapp_ops =

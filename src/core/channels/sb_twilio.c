@@ -432,8 +432,13 @@ sb_twilio_sent_id(const char *body, size_t len, char *out, size_t cap)
 }
 
 
+/* Twilio signs the URL it called, which nginx cannot know by itself */
 const sb_channel_ops_t  sb_twilio_ops = {
-    SB_CH_SMS, 1, 1600, SB_CAP_ALL, "X-Twilio-Signature",
-    NULL, sb_twilio_verify, sb_twilio_parse, sb_twilio_answer,
-    sb_twilio_send, sb_twilio_sent_id, sb_twilio_done
+    .channel = SB_CH_SMS, .third_party = 1, .signs_url = 1,
+    .text_limit = 1600, .default_caps = SB_CAP_ALL,
+    .default_class = "messaging",
+    .signature_header = "X-Twilio-Signature",
+    .verify = sb_twilio_verify, .parse = sb_twilio_parse,
+    .answer = sb_twilio_answer, .send_body = sb_twilio_send,
+    .sent_id = sb_twilio_sent_id, .done = sb_twilio_done
 };

@@ -165,7 +165,10 @@ sb_x_sent_id(const char *body, size_t len, char *out, size_t cap)
 
 
 const sb_channel_ops_t  sb_x_ops = {
-    SB_CH_TWITTER, 1, 10000, SB_CAP_ALL, "x-twitter-webhooks-signature",
-    sb_x_handshake, sb_x_verify, sb_x_parse, sb_tally_answer, sb_x_send,
-    sb_x_sent_id, NULL
+    .channel = SB_CH_TWITTER, .third_party = 1, .text_limit = 10000,
+    .default_caps = SB_CAP_ALL, .default_class = "messaging",
+    .signature_header = "x-twitter-webhooks-signature",
+    .handshake = sb_x_handshake, .verify = sb_x_verify, .parse = sb_x_parse,
+    .answer = sb_tally_answer, .send_body = sb_x_send,
+    .sent_id = sb_x_sent_id
 };

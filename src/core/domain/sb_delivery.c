@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "domain/sb_domain.h"
+#include "channels/sb_channels.h"
 
 #define SB_BACKOFF_CAP_MS  3600000
 
@@ -17,7 +18,9 @@
 int
 sb_channel_third_party(int channel)
 {
-    return channel >= 0 && channel < SB_CH_MOBILE;
+    const sb_channel_ops_t  *ops = sb_channel_ops(channel);
+
+    return ops != NULL && ops->third_party;
 }
 
 
@@ -275,7 +278,7 @@ sb_receipt_apply(sb_ctx_t *cx, uint64_t conv, uint64_t seq, int state,
 /* A read watermark (Messenger, Instagram): every one of our sends the
  * visitor's open conversation holds up to that time has been read. */
 static int
-sb_receipt_watermark(sb_ctx_t *cx, const sb_receipt_t *r, int *moved)
+sb_watermark_apply(sb_ctx_t *cx, const sb_receipt_t *r, int *moved)
 {
     sb_key_t    k;
     MDB_val     val;
@@ -332,7 +335,7 @@ sb_delivery_receipts(sb_ctx_t *cx, int channel, const sb_receipt_t *r,
 
     for (i = 0; i < n; i++) {
         if (r[i].watermark) {
-            SB_TRY(sb_receipt_watermark(cx, &r[i], moved));
+            SB_TRY(sb_watermark_apply(cx, &r[i], moved));
             continue;
         }
         sb_sent_key(&k, cx->tenant, channel, r[i].id);
