@@ -77,13 +77,20 @@ test-asan:
 	SB_MODULE=$(CURDIR)/build/asan/nginx/objs/ngx_http_switchboard_module.so prove -r t
 	@if ls build/asan/report.* >/dev/null 2>&1; then cat build/asan/report.*; exit 1; fi
 
+BENCH_TOOLS := $(BUILD)/bench/core $(BUILD)/bench/latency $(BUILD)/bench/polls
+
 $(BUILD)/bench/core: t/bench/core.c $(CORE_SRCS) | deps
 	@mkdir -p $(BUILD)/bench
 	$(CC) $(CFLAGS_CORE) -O2 -o $@ $< $(CORE_SRCS) -llmdb -ljansson -lcrypto
 
-bench: $(MODULE) $(BUILD)/bench/core
+$(BUILD)/bench/%: t/bench/%.c
+	@mkdir -p $(BUILD)/bench
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+# About six minutes; prints figures and ratios, never fails on a figure.
+bench: $(MODULE) $(BENCH_TOOLS)
 	@$(MAKE) -s deps EXTRA_PKGS="$(BENCH_PKGS)"
-	perl t/bench/run.pl $(CURDIR)/$(MODULE) $(CURDIR)/$(BUILD)/bench/core
+	perl t/bench/run.pl $(CURDIR)/$(MODULE) $(CURDIR)/$(BUILD)/bench
 
 clean:
 	rm -rf $(BUILD)

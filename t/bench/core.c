@@ -1,7 +1,8 @@
 /* Core micro-benchmark: the apply path on a real, durable LMDB, no nginx.
  * Prints the time inside the write transaction per command type, the
  * commit's time per batch, deadline rates, and routing with a team of
- * 10 against 1,000. "pending N" fills a store for the HTTP benchmark. */
+ * 10 against 1,000. "pending N" and "ended N" fill the HTTP benchmark's
+ * stores with N conversations, with and without a deadline each. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,9 +289,10 @@ open_store(const char *dir)
 }
 
 
-/* The HTTP benchmark's store: n snoozed conversations due in a day. */
+/* The HTTP benchmark's stores: n conversations, either snoozed until a
+ * day from now (n pending deadlines) or ended (the same rows, none due). */
 static int
-fill(size_t n)
+fill(size_t n, int snoozed)
 {
     size_t  done;
 
@@ -299,11 +301,12 @@ fill(size_t n)
         size_t  m = n - done < 10000 ? n - done : 10000;
 
         visitors("default", 1000000 + done, m);
-        on_conversations("default", SB_CMD_SNOOZE, done + 1, m,
-                         now + 86400000);
+        on_conversations("default", snoozed ? SB_CMD_SNOOZE : SB_CMD_END,
+                         done + 1, m, now + 86400000);
     }
     available("default", 10, 0);
-    printf("%zu pending deadlines\n", n);
+    printf("%zu conversations, %zu pending deadlines\n", n,
+           snoozed ? n : 0);
     return 0;
 }
 
@@ -316,13 +319,15 @@ main(int argc, char **argv)
     measure_t    m10, m1000, m;
 
     if (dir == NULL) {
-        fprintf(stderr, "usage: core STORE_DIR [pending N]\n");
+        fprintf(stderr, "usage: core STORE_DIR [pending|ended N]\n");
         return 2;
     }
     now = sb_now_ms();
     open_store(dir);
-    if (argc > 3 && strcmp(argv[2], "pending") == 0) {
-        return fill(strtoul(argv[3], NULL, 10));
+    if (argc > 3 && (strcmp(argv[2], "pending") == 0
+                     || strcmp(argv[2], "ended") == 0))
+    {
+        return fill(strtoul(argv[3], NULL, 10), argv[2][0] == 'p');
     }
 
     printf("core, durable LMDB, batches of %d (time inside the write "

@@ -1,194 +1,259 @@
 #!/usr/bin/env perl
-# Side-by-side benchmark on one nginx: wrk against Switchboard's durable
-# POST /visitor/messages, nginx's own `return 204` and Nchan's publisher,
-# then the latency from a visitor message to the agent's poll answer.
+# `make bench`: Switchboard beside nginx's own `return 204` and Nchan in one
+# run, then the core, commit latency, pending deadlines and held polls.
 use strict;
 use warnings;
 use FindBin;
-use lib "$FindBin::Bin/../lib";
+use lib "$FindBin::Bin/../lib", $FindBin::Bin;
+use Cwd qw(abs_path);
+use IPC::Open2;
+use Time::HiRes qw(sleep);
 use SbTest;
-use Time::HiRes qw(time sleep);
-use POSIX qw(floor);
+use Load qw(webhook_body hook_script write_hooks visitor_script
+            nchan_script wrk median);
 
 $| = 1;
-
-use Cwd qw(abs_path);
-my $module = abs_path(shift // die "usage: run.pl MODULE.so [CORE-BENCH]\n");
-my $deadlines = shift;
+my ($module, $tools) = map { abs_path($_) } @ARGV;
+die "usage: run.pl MODULE.so TOOLS_DIR\n" unless $module && -d $tools;
 $ENV{SB_MODULE} = $module;
-my $duration = $ENV{BENCH_SECONDS} // 10;
-my $conns = $ENV{BENCH_CONNECTIONS} // 64;
-my $visitors = $ENV{BENCH_VISITORS} // 2000;
-my $nchan = -f '/usr/lib/nginx/modules/ngx_nchan_module.so'
-  ? 'load_module /usr/lib/nginx/modules/ngx_nchan_module.so;' : '';
 
-my $t = SbTest->new(
-    workers => 2, poll => '30s', presence => '90s',
-    server => join("\n",
-        'location = /204 { return 204; }',
-        $nchan ? ('location = /nchan/pub { nchan_publisher; '
-                  . 'nchan_channel_id bench; nchan_message_buffer_length 10; }',
-                  'location = /nchan/sub { nchan_subscriber; '
-                  . 'nchan_channel_id bench; }') : ()),
-);
-# signed WhatsApp webhooks, each a distinct message (R20, R21)
-my $meta_secret = 'bench-meta-app-secret';
-$t->{server} .= "\nlocation = /webhooks/whatsapp { switchboard_webhook "
-              . "whatsapp; switchboard_webhook_secret $meta_secret; }";
-# durable store: sync=on (the default), a map large enough for the run
-$t->{store} = "switchboard_store $t->{prefix}/store size=4g sync=" . ($ENV{BENCH_SYNC} // "on") . ";";
-(my $conf = $t->conf_text) =~ s/^load_module/$nchan\nload_module/m;
-$conf =~ s/access_log \S+ sb;/access_log off;/;
-$conf =~ s/error_log (\S+) info;/error_log $1 warn;/;
-$t->write_file('conf/nginx.conf', $conf);
-$t->start;
+my $seconds  = $ENV{BENCH_SECONDS} // 8;
+my $rounds   = $ENV{BENCH_ROUNDS} // 3;
+my $conns    = $ENV{BENCH_CONNECTIONS} // 256;
+my $pending  = $ENV{BENCH_DEADLINES} // 1_000_000;
+my $polls    = $ENV{BENCH_POLLS} // 20_000;
+my $bodies   = $ENV{BENCH_BODIES} // 320_000;    # per wrk thread and round
+my $senders  = 2000;
+my $secret   = 'bench-meta-app-secret';
+my $nchan_so = '/usr/lib/nginx/modules/ngx_nchan_module.so';
+# descriptors: as many as the hard limit lets a worker have
+chomp(my $nofile = `sh -c 'ulimit -Hn'`);
+$nofile = 65536 if $nofile !~ /^\d+$/ || $nofile > 65536;
+my $webhook  = "location = /webhooks/whatsapp { switchboard_webhook "
+             . "whatsapp; switchboard_webhook_secret $secret; }";
 
-# one token per visitor: wrk's Lua script cycles through them
-my $lua = "$t->{prefix}/visitor.lua";
-open my $fh, '>', $lua or die;
-print $fh "local tokens = {\n";
-print $fh '"', $t->visitor("bench-$_", 'chat'), "\",\n" for 1 .. $visitors;
-print $fh <<'LUA';
-}
-local i = 0
-request = function()
-  i = i + 1
-  local tok = tokens[(i % #tokens) + 1]
-  return wrk.format("POST", "/visitor/messages",
-    { ["Authorization"] = "Bearer " .. tok,
-      ["Content-Type"] = "application/json" },
-    '{"text":"Hello, where is my order? 📦"}')
-end
-LUA
-close $fh;
+# --- the machine ----------------------------------------------------------
 
-# pre-signed webhook bodies, each thread walking its own half (distinct
-# message ids: the dedupe path would be cheaper and flatter the figure)
-use Digest::SHA qw(hmac_sha256_hex);
-my $hooks = $ENV{BENCH_WEBHOOKS} // 100000;
-my $hook_lua = "$t->{prefix}/webhook.lua";
-open $fh, '>', $hook_lua or die;
-# Lua caps the constants of one function: the table is filled by chunks
-print $fh "local hooks = {}\n";
-for my $i (1 .. $hooks) {
-    print $fh ";(function() local h = hooks\n" if $i % 10000 == 1;
-    my $body = '{"object":"whatsapp_business_account","entry":[{"id":"W",'
-      . '"changes":[{"field":"messages","value":{"messaging_product":'
-      . '"whatsapp","metadata":{"phone_number_id":"1055"},"messages":[{'
-      . '"from":"' . (33600000 + $i % $visitors) . '","id":"wamid.B' . $i
-      . '","timestamp":"1763780000","type":"text","text":{"body":'
-      . '"Hello, where is my order?"}}]}}]}]}';
-    (my $lua_body = $body) =~ s/"/\\"/g;
-    print $fh "h[#h+1] = {\"$lua_body\",\"sha256=",
-              hmac_sha256_hex($body, $meta_secret), "\"}\n";
-    print $fh "end)()\n" if $i % 10000 == 0 || $i == $hooks;
-}
-print $fh <<'LUA';
-local n = 0
-local threads = 0
-setup = function(thread)
-  thread:set("id", threads)
-  threads = threads + 1
-end
-request = function()
-  local k = (n * 2 + id) % #hooks + 1
-  n = n + 1
-  return wrk.format("POST", "/webhooks/whatsapp",
-    { ["X-Hub-Signature-256"] = hooks[k][2],
-      ["Content-Type"] = "application/json" }, hooks[k][1])
-end
-LUA
-close $fh;
+chomp(my $cores = `nproc`);
+my ($cpu) = `grep -m1 'model name' /proc/cpuinfo` =~ /:\s*(.*)/;
+my ($mem) = `grep MemTotal /proc/meminfo` =~ /(\d+)/;
+my ($fs) = (split ' ', (`df -T /tmp | tail -1`))[1];
+chomp(my $kernel = `uname -r`);
+(my $nginx = `nginx -v 2>&1`) =~ s/.*version: //s;
+chomp $nginx;
+printf "machine: %s cores, %s, %.0f GiB, kernel %s, /tmp on %s; %s\n",
+       $cores, $cpu // '?', $mem / 1048576, $kernel, $fs // '?', $nginx;
+print "nginx 2 workers; wrk -t2 -c$conns, $rounds rounds of ${seconds}s "
+    . "interleaved, medians; wrk shares the cores\n\n";
 
-open $fh, '>', "$t->{prefix}/post.lua" or die;
-print $fh 'wrk.method = "POST"; wrk.body = "{\"text\":\"hello\"}"', "\n";
-close $fh;
-
-sub wrk {
-    my ($label, $path, $script) = @_;
-    my $url = "http://127.0.0.1:$t->{port}$path";
-    my $cmd = "wrk -t2 -c$conns -d${duration}s --latency "
-            . ($script ? "-s $script " : '') . "$url 2>&1";
-    my $out = `$cmd`;
-    my ($rps) = $out =~ /Requests\/sec:\s+([\d.]+)/;
-    my ($p50) = $out =~ /50%\s+([\d.]+\w+)/;
-    my ($p99) = $out =~ /99%\s+([\d.]+\w+)/;
-    my ($non2xx) = $out =~ /Non-2xx or 3xx responses: (\d+)/;
-    printf "%-44s %10.0f req/s   p50 %-9s p99 %-9s%s\n", $label, $rps // 0,
-      $p50 // '?', $p99 // '?', $non2xx ? "  ($non2xx non-2xx!)" : '';
-    return $rps // 0;
+# A benchmark nginx: quiet logs, room for connections, a store that holds
+# the run; sync=on (durable) unless BENCH_SYNC says otherwise.
+sub server {
+    my (%o) = @_;
+    my $t = SbTest->new(workers => 2, poll => $o{poll} // '30s',
+                        presence => '3600s', server => $o{server} // '');
+    $t->{module} = $o{module} if $o{module};
+    $t->{store} = "switchboard_store " . ($o{store} // "$t->{prefix}/store")
+                . " size=8g sync=" . ($ENV{BENCH_SYNC} // 'on') . ';';
+    (my $conf = $t->conf_text) =~ s/access_log \S+ sb;/access_log off;/;
+    $conf =~ s/error_log (\S+) info;/error_log $1 warn;/;
+    my $max = $o{connections} // 4096;
+    $conf =~ s/worker_connections 1024;/worker_connections $max;/;
+    $conf =~ s/^daemon on;/daemon on;\nworker_rlimit_nofile $nofile;/m;
+    $conf =~ s/^load_module/load_module $nchan_so;\nload_module/m
+      if $o{nchan};
+    $t->write_file('conf/nginx.conf', $conf);
+    return $t->start;
 }
 
-chomp(my $ncpu = `nproc`);
-print "machine: $ncpu cores, ",
-      (`grep -m1 'model name' /proc/cpuinfo` =~ /:\s*(.*)/)[0], "\n";
-print "wrk -t2 -c$conns -d${duration}s, nginx with 2 workers, same run\n\n";
+sub tool { my $name = shift; return "$tools/$name" }
 
-# latency first, on an empty store: visitor message -> agent's poll
-$t->add_agent('lat', capacity => { chat => 1000 });
-$t->available('lat');
-my $cursor = $t->events('lat', 0, 1)->{cursor} // 0;
-my @lat;
-for my $i (1 .. 200) {
-    my $poll = $t->send_request('GET', "/agent/events?cursor=$cursor",
-                                token => $t->agent('lat'));
-    sleep 0.01;
-    my $t0 = time;
-    $t->raw_request('POST', '/visitor/messages',
-                    token => $t->visitor("lat-$i", 'chat'),
-                    body => { text => "ping $i" });
-    my $res = $t->read_response($poll, 5);
-    push @lat, time - $t0;
-    $cursor = $res->{json}{cursor} // $cursor;
-}
-@lat = sort { $a <=> $b } @lat;
-printf "\nvisitor message -> agent poll answer (200 samples, durable commit):"
-     . " p50 %.2f ms, p99 %.2f ms\n", 1000 * $lat[floor(@lat * 0.5)],
-       1000 * $lat[floor(@lat * 0.99)];
-# the probe agent steps away: the load below measures ingestion + queueing
-$t->available('lat', 'all', 0);
+# --- 1. the core, no nginx ------------------------------------------------
 
-my $r204 = wrk('nginx return 204', '/204');
-my $rpub = $nchan ? wrk('Nchan publish (memory)', '/nchan/pub',
-                        "$t->{prefix}/post.lua") : 0;
-my $rsb = wrk("Switchboard POST /visitor/messages ($visitors visitors)",
-              '/visitor/messages', $lua);
-
-my $rwh = wrk('Switchboard signed WhatsApp webhook', '/webhooks/whatsapp',
-              $hook_lua);
-
-printf "\nSwitchboard / return 204: %.2f\n", $rsb / ($r204 || 1);
-printf "Switchboard / Nchan publish: %.2f\n", $rsb / $rpub if $rpub;
-printf "webhook / return 204: %.2f\n", $rwh / ($r204 || 1);
-printf "webhook / Nchan publish: %.2f\n", $rwh / $rpub if $rpub;
-
-$t->stop;
-
-exit 0 unless $deadlines;
-
-# the deadline machinery on the core, then the same message load with
-# 100,000 deadlines pending in the store (due in a day) versus none
-my $pending = $ENV{BENCH_DEADLINES} // 100000;
+my $scratch = SbTest->new(workers => 1)->{prefix};
+mkdir "$scratch/core";
+my $core = `${\ tool('core')} $scratch/core`;
+die "core bench failed\n" if $?;
+print $core;
+my ($route_ratio) = $core =~ m{1,000 agents / 10 agents throughput: ([\d.]+)};
 print "\n";
-my $scratch = "$t->{prefix}/core-bench";
-mkdir $scratch;
-print for `$deadlines $scratch`;
 
-my $t2 = SbTest->new(workers => 2, poll => '30s', presence => '90s');
-$t2->{secret} = $t->{secret};              # the same visitors' tokens
-$t2->write_file('jwt.secret', "$t->{secret}\n");
-$t->stop;
-mkdir "$t2->{prefix}/store";
-print "  filling a store with $pending pending deadlines...\n";
-system("$deadlines $t2->{prefix}/store pending $pending > /dev/null") == 0
-  or die "deadline fill failed\n";
-$t2->{store} = "switchboard_store $t2->{prefix}/store size=4g sync=on;";
-($conf = $t2->conf_text) =~ s/access_log \S+ sb;/access_log off;/;
-$t2->write_file('conf/nginx.conf', $conf);
-$t2->start;
-$t = $t2;
-my $with = wrk("Switchboard POST /visitor/messages, $pending pending",
-               '/visitor/messages', $lua);
-printf "with %d pending deadlines / with none: %.2f\n", $pending,
-       $with / ($rsb || 1);
-$t2->stop;
+# --- 2. commit latency, idle server ----------------------------------------
+
+my $nchan = -f $nchan_so;
+my $main = server(nchan => $nchan, server => join "\n", $webhook,
+    'location = /204 { return 204; }',
+    'location ~ ^/nchan/pub/(\w+)$ { nchan_publisher; '
+    . 'nchan_channel_id $1; nchan_message_buffer_length 10; }');
+$main->add_agent('lat', capacity => { chat => 1000 });
+$main->available('lat');
+my $lat = join ' ', tool('latency'), $main->{port}, $main->agent('lat'),
+                   $main->visitor('v-lat', 'chat'), 500, $main->{prefix};
+$lat = `$lat`;
+print $lat;
+my ($lat_ratio) = $lat =~ /O_DSYNC p50: ([\d.]+)/;
+# the probe agent steps away: the load below is ingestion and queueing
+$main->available('lat', 'all', 0);
+print "\n";
+
+# --- 3. throughput, side by side ---------------------------------------------
+
+my $p = $main->{prefix};
+print "signing ", 2 * $rounds * $bodies, " webhook bodies...\n";
+for my $r (1 .. $rounds) {
+    write_hooks("$p/hooks-$r-$_.lua", $r, $_, $bodies, $senders, $secret)
+      for 0, 1;
+}
+hook_script("$p/webhook.lua", "$p/hooks", '/webhooks/whatsapp');
+my $hook_size = length webhook_body('R1T0N1', 33600000);
+nchan_script("$p/nchan.lua", 'x' x $hook_size, 1000);
+visitor_script("$p/visitor.lua", '{"text":"Hello, where is my order? 📦"}',
+               map { $main->visitor("bench-$_", 'chat') } 1 .. $senders);
+
+# BENCH_BASELINE=/path/to/another/module.so: the same visitor and webhook
+# load on that build too, interleaved, to compare two versions in one run
+my $base;
+if (my $so = $ENV{BENCH_BASELINE}) {
+    $base = server(module => abs_path($so), server => $webhook);
+    hook_script("$base->{prefix}/webhook.lua", "$p/hooks",
+                '/webhooks/whatsapp');
+    visitor_script("$base->{prefix}/visitor.lua",
+                   '{"text":"Hello, where is my order? 📦"}',
+                   map { $base->visitor("bench-$_", 'chat') } 1 .. $senders);
+}
+
+my %runs;
+sub measure {
+    my ($label, $t, %o) = @_;
+    my $r = wrk(connections => $conns, seconds => $seconds,
+                port => $t->{port}, %o);
+    push @{ $runs{$label} }, $r;
+    printf "  %-52s %8.0f req/s  p50 %-8s p99 %-8s%s%s\n", $label, $r->{rps},
+      $r->{p50} // '?', $r->{p99} // '?',
+      $r->{non2xx} ? "  $r->{non2xx} non-2xx!" : '',
+      $r->{errors} ? "  socket errors: $r->{errors}" : '';
+    warn "  (ids repeated: $r->{sent} sent by one thread, $bodies signed)\n"
+      if ($r->{sent} // 0) > $bodies;
+}
+sub rate { median(map { $_->{rps} } @{ $runs{ $_[0] } }) }
+
+my ($R204, $RNCHAN, $RVIS, $RHOOK) = ('nginx return 204',
+    'Nchan publish, 1000 channels, memory',
+    "Switchboard visitor messages ($senders visitors)",
+    'Switchboard signed WhatsApp webhooks');
+for my $r (1 .. $rounds) {
+    print "round $r\n";
+    measure($R204, $main, path => '/204');
+    measure($RNCHAN, $main, path => '/nchan/pub/0', script => "$p/nchan.lua")
+      if $nchan;
+    measure($RVIS, $main, path => '/visitor/messages',
+            script => "$p/visitor.lua");
+    measure($RHOOK, $main, path => '/webhooks/whatsapp',
+            script => "$p/webhook.lua", arg => $r);
+    next unless $base;
+    measure('baseline visitor messages', $base, path => '/visitor/messages',
+            script => "$base->{prefix}/visitor.lua");
+    measure('baseline signed webhooks', $base, path => '/webhooks/whatsapp',
+            script => "$base->{prefix}/webhook.lua", arg => $r);
+}
+$main->stop;
+if ($base) {
+    $base->stop;
+    printf "\nbaseline %s: visitor messages %.0f req/s, webhooks %.0f req/s\n",
+      $ENV{BENCH_BASELINE}, rate('baseline visitor messages'),
+      rate('baseline signed webhooks');
+}
+
+my %fig = (r204 => rate($R204), nchan => $nchan ? rate($RNCHAN) : 0,
+           visitor => rate($RVIS), webhook => rate($RHOOK));
+print "\nmedians (req/s): ",
+      join(', ', map { "$_ $fig{$_}" } qw(r204 nchan visitor webhook)), "\n";
+for my $k (qw(webhook visitor)) {
+    printf "  %-8s / Nchan publish %.2f (target >= 0.5), / return 204 %.2f "
+         . "(target >= 0.25)\n", $k, $fig{$k} / ($fig{nchan} || 1),
+         $fig{$k} / ($fig{r204} || 1);
+}
+print "\n";
+
+# --- 4. webhooks with 1,000,000 pending deadlines, against none -------------
+
+print "filling two stores of $pending conversations (snoozed a day / "
+    . "ended)...\n";
+my %store;
+for my $kind (qw(pending ended)) {
+    $store{$kind} = "$scratch/$kind";
+    mkdir $store{$kind};
+    system("${\ tool('core')} $store{$kind} $kind $pending") == 0
+      or die "filling the $kind store failed\n";
+}
+my %srv = map { $_ => server(store => $store{$_}, server => $webhook) }
+          qw(pending ended);
+hook_script("$_->{prefix}/webhook.lua", "$p/hooks", '/webhooks/whatsapp')
+  for values %srv;
+for my $r (1 .. $rounds) {
+    print "round $r\n";
+    for my $kind (qw(pending ended)) {
+        measure("webhooks, $pending conversations, $kind", $srv{$kind},
+                path => '/webhooks/whatsapp',
+                script => "$srv{$kind}{prefix}/webhook.lua", arg => $r);
+    }
+}
+$_->stop for values %srv;
+my $dl_ratio = rate("webhooks, $pending conversations, pending")
+             / (rate("webhooks, $pending conversations, ended") || 1);
+printf "\nwith %d pending deadlines / with none: %.2f (target >= 0.95)\n\n",
+       $pending, $dl_ratio;
+
+# --- 5. memory of held polls --------------------------------------------------
+
+my $held = server(connections => $nofile, poll => '300s');
+$held->add_agent('mem');
+sub rss {
+    my $sum = 0;
+    for my $pid ($held->worker_pids) {
+        open my $f, '<', "/proc/$pid/status" or next;
+        /^VmRSS:\s+(\d+)/ and $sum += $1 * 1024 while <$f>;
+    }
+    return $sum;
+}
+# each process holds at most 10,000 (the descriptors' hard limit here)
+sub hold {
+    my ($n) = @_;
+    my @procs;
+    for (my $left = $n; $left > 0; $left -= 10000) {
+        my $k = $left < 10000 ? $left : 10000;
+        my $pid = open2(my $out, my $in, tool('polls'), $held->{port},
+                        $held->agent('mem'), $k);
+        my $line = <$out> // '';
+        die "polls: $line\n" unless $line =~ /^held/;
+        push @procs, [$pid, $in];
+    }
+    return @procs;
+}
+sub release { for (@_) { print { $_->[1] } "\n"; close $_->[1]; waitpid $_->[0], 0 } }
+
+release(hold(2000));                 # first polls: pools and tables exist
+sleep 1;
+my $before = rss();
+my @procs = hold($polls);
+sleep 2;
+my $after = rss();
+release(@procs);
+$held->stop;
+my $per_poll = ($after - $before) / $polls;
+printf "%d held polls: workers' RSS %.1f MB -> %.1f MB, %.0f bytes per "
+     . "poll (target <= 4096)\n", $polls, $before / 1e6, $after / 1e6,
+     $per_poll;
+
+# --- summary ----------------------------------------------------------------
+
+print "\nsummary\n";
+printf "  %-46s %s\n", @$_ for
+  ['webhooks / Nchan publish', sprintf('%.2f', $fig{webhook} / ($fig{nchan} || 1))],
+  ['webhooks / return 204', sprintf('%.2f', $fig{webhook} / ($fig{r204} || 1))],
+  ['visitor messages / Nchan publish', sprintf('%.2f', $fig{visitor} / ($fig{nchan} || 1))],
+  ['visitor messages / return 204', sprintf('%.2f', $fig{visitor} / ($fig{r204} || 1))],
+  ['poll answer p50 / 4 KB O_DSYNC p50', $lat_ratio // '?'],
+  ["webhooks with $pending pending deadlines / none", sprintf('%.2f', $dl_ratio)],
+  ['bytes per held poll', sprintf('%.0f', $per_poll)],
+  ['core routing, 1,000 agents / 10', $route_ratio // '?'];
