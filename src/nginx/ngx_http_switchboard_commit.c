@@ -1,7 +1,8 @@
 /* The one write path: commands queue in the worker, and a pool thread
- * applies each batch in one LMDB transaction (group commit). Answers are
- * rendered and sent after the commit, then the hooks the other parts
- * registered (wake-ups, timers, deliveries) hear about the batch. */
+ * applies each batch in one LMDB transaction (group commit), taking the
+ * batch once it holds the write lock. Answers are rendered and sent after
+ * the commit, then the hooks the other parts registered (wake-ups,
+ * timers, deliveries) hear about the batch. */
 
 #include "ngx_http_switchboard.h"
 
@@ -14,6 +15,7 @@
 
 
 typedef struct {
+    ngx_thread_mutex_t               mutex;     /* pending, npending */
     ngx_queue_t                      pending;
     ngx_uint_t                       npending;
     ngx_http_switchboard_op_t       *batch[NGX_HTTP_SWITCHBOARD_BATCH];
@@ -61,6 +63,9 @@ ngx_http_switchboard_commit_init(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
     ngx_queue_init(&cm->pending);
+    if (ngx_thread_mutex_create(&cm->mutex, cycle->log) != NGX_OK) {
+        return NGX_ERROR;
+    }
     cm->log = cycle->log;
     cm->pool = mcf->thread_pool;
     cm->cache = sb_batch_create(&ngx_http_switchboard_store);
@@ -102,6 +107,7 @@ ngx_http_switchboard_committer_free(void *data)
 
     sb_batch_destroy(cm->cache);
     sb_moved_free(&cm->moved);
+    (void) ngx_thread_mutex_destroy(&cm->mutex, cm->log);
 }
 
 
@@ -125,6 +131,7 @@ ngx_http_switchboard_submit(ngx_http_request_t *r, sb_cmd_t *cmd)
 {
     ngx_http_switchboard_committer_t  *cm = ngx_http_switchboard_committer;
     ngx_http_switchboard_op_t         *op;
+    ngx_uint_t                         npending;
 
     op = ngx_calloc(sizeof(ngx_http_switchboard_op_t), cm->log);
     if (op == NULL) {
@@ -134,13 +141,15 @@ ngx_http_switchboard_submit(ngx_http_request_t *r, sb_cmd_t *cmd)
     op->cmd = *cmd;
     op->request = r;
 
+    (void) ngx_thread_mutex_lock(&cm->mutex, cm->log);
     ngx_queue_insert_tail(&cm->pending, &op->queue);
-    cm->npending++;
+    npending = ++cm->npending;
+    (void) ngx_thread_mutex_unlock(&cm->mutex, cm->log);
 
     /* posted, not run: every command of this loop turn joins the batch */
     if (!cm->in_flight && !cm->flush.posted
         && (!cm->flush_timer.timer_set
-            || cm->npending >= NGX_HTTP_SWITCHBOARD_FILL))
+            || npending >= NGX_HTTP_SWITCHBOARD_FILL))
     {
         ngx_post_event(&cm->flush, &ngx_posted_events);
     }
@@ -151,12 +160,11 @@ ngx_http_switchboard_submit(ngx_http_request_t *r, sb_cmd_t *cmd)
 }
 
 
+/* No batch is in flight here, so the thread does not touch npending. */
 static void
 ngx_http_switchboard_flush(ngx_event_t *ev)
 {
     ngx_http_switchboard_committer_t  *cm = ev->data;
-    ngx_queue_t                       *q;
-    ngx_http_switchboard_op_t         *op;
 
     if (cm->in_flight || cm->npending == 0) {
         return;
@@ -182,21 +190,7 @@ ngx_http_switchboard_flush(ngx_event_t *ev)
     }
 
     cm->nbatch = 0;
-    while (!ngx_queue_empty(&cm->pending)
-           && cm->nbatch < NGX_HTTP_SWITCHBOARD_BATCH)
-    {
-        q = ngx_queue_head(&cm->pending);
-        ngx_queue_remove(q);
-        cm->npending--;
-        op = ngx_queue_data(q, ngx_http_switchboard_op_t, queue);
-        cm->batch[cm->nbatch] = op;
-        cm->cmds[cm->nbatch] = &op->cmd;
-        ngx_memzero(&cm->results[cm->nbatch], sizeof(sb_result_t));
-        cm->nbatch++;
-    }
-
     cm->in_flight = 1;
-    cm->last = cm->nbatch;
     if (cm->pool == NULL
         || ngx_thread_task_post(cm->pool, cm->task) != NGX_OK)
     {
@@ -207,13 +201,42 @@ ngx_http_switchboard_flush(ngx_event_t *ev)
 }
 
 
+/* In the thread, with the write lock held: what is pending now goes. */
+static size_t
+ngx_http_switchboard_collect(void *data, sb_cmd_t **cmds, size_t cap)
+{
+    ngx_http_switchboard_committer_t  *cm = data;
+    ngx_queue_t                       *q;
+    ngx_http_switchboard_op_t         *op;
+    size_t                             n = 0;
+
+    (void) ngx_thread_mutex_lock(&cm->mutex, cm->log);
+    while (!ngx_queue_empty(&cm->pending) && n < cap) {
+        q = ngx_queue_head(&cm->pending);
+        ngx_queue_remove(q);
+        cm->npending--;
+        op = ngx_queue_data(q, ngx_http_switchboard_op_t, queue);
+        cm->batch[n] = op;
+        cmds[n] = &op->cmd;
+        ngx_memzero(&cm->results[n], sizeof(sb_result_t));
+        n++;
+    }
+    (void) ngx_thread_mutex_unlock(&cm->mutex, cm->log);
+    return n;
+}
+
+
 static void
 ngx_http_switchboard_commit_thread(void *data, ngx_log_t *log)
 {
     ngx_http_switchboard_committer_t  *cm = data;
+    size_t                             n;
 
-    sb_apply_batch(&ngx_http_switchboard_store, cm->cache, cm->cmds,
-                   cm->results, cm->nbatch, &cm->moved);
+    sb_apply_collected(&ngx_http_switchboard_store, cm->cache,
+                       ngx_http_switchboard_collect, cm, cm->cmds,
+                       cm->results, NGX_HTTP_SWITCHBOARD_BATCH, &n,
+                       &cm->moved);
+    cm->nbatch = n;
 }
 
 
@@ -275,6 +298,7 @@ ngx_http_switchboard_committed(ngx_event_t *ev)
         sb_cmd_free(&op->cmd);
         ngx_free(op);
     }
+    cm->last = cm->nbatch;
     cm->nbatch = 0;
     sb_moved_truncate(&cm->moved, 0);
 

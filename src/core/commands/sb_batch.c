@@ -84,17 +84,19 @@ sb_clock_ns(void)
 }
 
 
+/* Applies n commands in txn (begun here when NULL) and commits. */
 static int
-sb_apply_run(sb_store_t *st, sb_batch_t *b, sb_cmd_t **cmds,
+sb_apply_run(sb_store_t *st, sb_batch_t *b, MDB_txn *txn, sb_cmd_t **cmds,
     sb_result_t *results, size_t n, sb_moved_t *moved)
 {
-    MDB_txn   *txn;
     sb_ctx_t   cx;
     size_t     i;
     int64_t    t0, t1;
     int        rc;
 
-    SB_TRY(mdb_txn_begin(st->env, NULL, 0, &txn));
+    if (txn == NULL) {
+        SB_TRY(mdb_txn_begin(st->env, NULL, 0, &txn));
+    }
     t0 = sb_clock_ns();
     sb_batch_begin(b, txn, moved);
     cx.st = st;
@@ -128,14 +130,16 @@ sb_apply_run(sb_store_t *st, sb_batch_t *b, sb_cmd_t **cmds,
 }
 
 
-int
-sb_apply_batch(sb_store_t *st, sb_batch_t *b, sb_cmd_t **cmds,
+/* The batch in txn (NULL: a new one); on a store failure, once more one
+ * command per transaction. */
+static int
+sb_apply_in(sb_store_t *st, sb_batch_t *b, MDB_txn *txn, sb_cmd_t **cmds,
     sb_result_t *results, size_t n, sb_moved_t *moved)
 {
     size_t  i, mark = moved->n;
     int     rc, failed = 0;
 
-    rc = sb_apply_run(st, b, cmds, results, n, moved);
+    rc = sb_apply_run(st, b, txn, cmds, results, n, moved);
     if (rc == 0) {
         return 0;
     }
@@ -146,7 +150,7 @@ sb_apply_batch(sb_store_t *st, sb_batch_t *b, sb_cmd_t **cmds,
     }
     for (i = 0; i < n; i++) {
         mark = moved->n;
-        rc = sb_apply_run(st, b, &cmds[i], &results[i], 1, moved);
+        rc = sb_apply_run(st, b, NULL, &cmds[i], &results[i], 1, moved);
         if (rc) {
             sb_moved_truncate(moved, mark);
             sb_store_failure(&results[i], rc);
@@ -154,4 +158,42 @@ sb_apply_batch(sb_store_t *st, sb_batch_t *b, sb_cmd_t **cmds,
         }
     }
     return failed;
+}
+
+
+int
+sb_apply_batch(sb_store_t *st, sb_batch_t *b, sb_cmd_t **cmds,
+    sb_result_t *results, size_t n, sb_moved_t *moved)
+{
+    return sb_apply_in(st, b, NULL, cmds, results, n, moved);
+}
+
+
+/*
+ * The batch is collected once the write lock is held, not before: while
+ * another process commits, this one's commands keep joining the batch
+ * that will go next, instead of waiting for the one after it.
+ */
+int
+sb_apply_collected(sb_store_t *st, sb_batch_t *b, sb_collect_pt collect,
+    void *data, sb_cmd_t **cmds, sb_result_t *results, size_t cap,
+    size_t *n, sb_moved_t *moved)
+{
+    MDB_txn  *txn;
+    size_t    i;
+    int       rc;
+
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    *n = collect(data, cmds, cap);
+    if (rc) {
+        for (i = 0; i < *n; i++) {
+            sb_store_failure(&results[i], rc);
+        }
+        return rc;
+    }
+    if (*n == 0) {
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    return sb_apply_in(st, b, txn, cmds, results, *n, moved);
 }

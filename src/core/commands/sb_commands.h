@@ -10,6 +10,12 @@
 /* the batch (sb_batch.c): apply n commands; results[i] answers cmds[i] */
 int sb_apply_batch(sb_store_t *st, sb_batch_t *b, sb_cmd_t **cmds,
     sb_result_t *results, size_t n, sb_moved_t *moved);
+/* the same, the commands taken by collect (up to cap) once the write
+ * lock is held; *n says how many */
+typedef size_t (*sb_collect_pt)(void *data, sb_cmd_t **cmds, size_t cap);
+int sb_apply_collected(sb_store_t *st, sb_batch_t *b, sb_collect_pt collect,
+    void *data, sb_cmd_t **cmds, sb_result_t *results, size_t cap,
+    size_t *n, sb_moved_t *moved);
 
 /* outcomes */
 int sb_refuse(sb_ctx_t *cx, sb_refusal_t why);
