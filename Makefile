@@ -87,7 +87,7 @@ $(BUILD)/bench/%: t/bench/%.c
 	@mkdir -p $(BUILD)/bench
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
-# About six minutes; prints figures and ratios, never fails on a figure.
+# About seven minutes; prints figures and ratios, never fails on a figure.
 bench: $(MODULE) $(BENCH_TOOLS)
 	@$(MAKE) -s deps EXTRA_PKGS="$(BENCH_PKGS)"
 	perl t/bench/run.pl $(CURDIR)/$(MODULE) $(CURDIR)/$(BUILD)/bench

@@ -173,6 +173,17 @@ for my $k (qw(webhook visitor)) {
          . "(target >= 0.25)\n", $k, $fig{$k} / ($fig{nchan} || 1),
          $fig{$k} / ($fig{r204} || 1);
 }
+# the same ratios round by round: the machine drifts within a run
+sub per_round {
+    my ($num, $den) = @_;
+    return join ' ', map {
+        sprintf '%.2f', $runs{$num}[$_]{rps} / ($runs{$den}[$_]{rps} || 1)
+    } 0 .. $#{ $runs{$num} };
+}
+printf "  round by round: webhook / Nchan %s, visitor / Nchan %s\n",
+       per_round($RHOOK, $RNCHAN), per_round($RVIS, $RNCHAN) if $nchan;
+printf "  round by round: webhook / 204 %s, visitor / 204 %s\n",
+       per_round($RHOOK, $R204), per_round($RVIS, $R204);
 print "\n";
 
 # --- 4. webhooks with 1,000,000 pending deadlines, against none -------------
