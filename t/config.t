@@ -96,8 +96,13 @@ for my $case (
       qr/open\(\) ".*missing.secret" failed/ ],
     [ 'location /x { switchboard_deliver sms /a; }',
       qr/"switchboard_deliver" directive is not allowed here/ ],
+    # issue 8, R1: a provider's messages would have no slot class to go to
+    [ 'location = /w { switchboard_webhook whatsapp; '
+      . 'switchboard_webhook_secret s; }',
+      qr/switchboard_webhook whatsapp location needs a "switchboard_slot_class" that takes whatsapp/,
+      'switchboard_slot_class chat 3 chat; switchboard_slot_class app 2 mobile;' ],
 ) {
-    my $t = SbTest->new(server => $case->[0]);
+    my $t = SbTest->new(server => $case->[0], http => $case->[2] // '');
     my ($code, $out) = $t->test_conf;
     isnt($code, 0, "nginx -t refuses: $case->[0]");
     like($out, $case->[1], '... and says why');

@@ -156,10 +156,10 @@ is($SbTest::JSON->decode((provider_got())[-1]{body})->{text}{body},
    'R22: an 8180-byte text and its attachment link arrive whole');
 
 # --- text limits per channel (R26) --------------------------------------------
-meta_hook('messenger', { object => 'page', entry => [ { id => 'PAGE9',
-    messaging => [ { sender => { id => 'PSID5' }, recipient => { id => 'PAGE9' },
+meta_hook('messenger', { object => 'page', entry => [ { id => '90009',
+    messaging => [ { sender => { id => '5005' }, recipient => { id => '90009' },
                      message => { mid => 'm_in1', text => 'hello' } } ] } ] });
-my $ms = conv_of('PAGE9:PSID5');
+my $ms = conv_of('90009:5005');
 my $before = $t->dump_store;
 $r = reply($ms, 'é' x 2001);
 is($r->{status}, 422, 'R26: 2001 characters on Messenger: 422');
@@ -172,11 +172,11 @@ $d = settled($ms, $mseq, 'sent');
 my $mreq = (provider_got())[-1];
 is($mreq->{path}, '/v19.0/me/messages', 'Messenger: the Send API path');
 is_deeply($SbTest::JSON->decode($mreq->{body}),
-          { recipient => { id => 'PSID5' }, messaging_type => 'RESPONSE',
+          { recipient => { id => '5005' }, messaging_type => 'RESPONSE',
             message => { text => 'é' x 2000 } }, 'Messenger: its shape');
 is($d->{provider_id}, 'm_OUT' . scalar(provider_got()), 'Messenger: message_id kept');
-$r = meta_hook('messenger', { object => 'page', entry => [ { id => 'PAGE9',
-    messaging => [ { sender => { id => 'PSID5' }, recipient => { id => 'PAGE9' },
+$r = meta_hook('messenger', { object => 'page', entry => [ { id => '90009',
+    messaging => [ { sender => { id => '5005' }, recipient => { id => '90009' },
                      read => { watermark => 4102444800000 } } ] } ] });
 is(delivery_of($ms, $mseq)->{state}, 'read',
    'Messenger: a read watermark marks our sends read');
@@ -237,11 +237,11 @@ is_deeply($SbTest::JSON->decode($xreq->{body}), { text => 'hello from X' },
           'X: its shape');
 is($d->{provider_id}, 'OUT' . scalar(provider_got()), 'X: dm_event_id kept');
 
-meta_hook('facebook', { object => 'page', entry => [ { id => 'PAGE9', time => 1763780000,
+meta_hook('facebook', { object => 'page', entry => [ { id => '90009', time => 1763780000,
     changes => [ { field => 'feed', value => { item => 'comment', verb => 'add',
-        comment_id => '111_222', post_id => 'PAGE9_111', from => { id => '55', name => 'Léa' },
+        comment_id => '111_222', post_id => '90009_111', from => { id => '55', name => 'Léa' },
         message => 'Is this in stock?', created_time => 1763780000 } } ] } ] });
-my $fc = conv_of('PAGE9:55');
+my $fc = conv_of('90009:55');
 ok($fc, 'Facebook: a comment opens a conversation');
 $r = reply($fc, 'Yes, in stock.');
 settled($fc, $r->{json}{message}{seq}, 'sent');

@@ -121,7 +121,11 @@ is(scalar(grep { $_->{visitor} =~ /^1055:4470/ }
 $r = hook('whatsapp', wa_payload(wa_text('33655', 'wamid.BIG',
                                          'long ' x 6000)));
 is($r->{status}, 200, 'R20: a 30 KB body (in a temp file) is verified');
-is($r->{json}{stored}, 1, 'and stored (its text cut at switchboard_max_text)');
+is($r->{json}{stored}, 1, 'and stored');
+my ($big) = grep { $_->{visitor} eq '1055:33655' }
+            @{ $t->get('/admin/conversations', $t->admin)->{json}{conversations} };
+is(length($t->conv($big->{id})->{thread}[0]{text}), 30000,
+   'its 30,000-byte text whole: a provider\'s text is not cut (issue 8)');
 
 # --- media-only ------------------------------------------------------------------
 $r = hook('whatsapp', wa_payload({ from => '33611', id => 'wamid.IMG',
@@ -150,29 +154,29 @@ is($t->dump_store, $t->{before}, 'R20: it creates nothing');
 sub messaging {
     my ($object, @ev) = @_;
     return $SbTest::JSON->encode({ object => $object, entry => [
-        { id => 'PAGE9', time => 1763780000000, messaging => \@ev } ] });
+        { id => '90009', time => 1763780000000, messaging => \@ev } ] });
 }
 $r = hook('messenger', messaging('page',
-    { sender => { id => 'PSID5' }, recipient => { id => 'PAGE9' },
+    { sender => { id => '5005' }, recipient => { id => '90009' },
       timestamp => 1763780000000, message => { mid => 'm_1', text => 'hey' } },
-    { sender => { id => 'PAGE9' }, recipient => { id => 'PSID5' },
+    { sender => { id => '90009' }, recipient => { id => '5005' },
       message => { mid => 'm_2', text => 'our reply', is_echo => JSON::PP::true } },
-    { sender => { id => 'PSID5' }, recipient => { id => 'PAGE9' },
+    { sender => { id => '5005' }, recipient => { id => '90009' },
       delivery => { mids => ['m_2'], watermark => 1763780000001 } }));
 is($r->{json}{stored}, 1, 'Messenger: the visitor message is stored');
 is($r->{json}{ignored}, 1, 'Messenger: the echo is not');
 is($r->{json}{statuses}, 1, 'Messenger: the delivery is a receipt of our send');
 $r = hook('messenger', messaging('page',
-    { sender => { id => 'PAGE9' }, recipient => { id => 'PSID5' },
+    { sender => { id => '90009' }, recipient => { id => '5005' },
       message => { mid => 'm_3', text => 'echo', is_echo => JSON::PP::true } }));
 is($r->{json}{stored}, 0, 'Messenger: an echo alone creates nothing');
 is($t->dump_store, $t->{before}, '... the store is unchanged');
 $r = hook('instagram', messaging('instagram',
-    { sender => { id => 'IGSID1' }, recipient => { id => 'PAGE9' },
+    { sender => { id => '7001' }, recipient => { id => '90009' },
       message => { mid => 'ig_1', text => 'from instagram' } }));
 is($r->{json}{stored}, 1, 'Instagram: stored');
 $r = hook('messenger', messaging('page',
-    map { { sender => { id => "PSID$_" }, recipient => { id => 'PAGE9' },
+    map { { sender => { id => "500$_" }, recipient => { id => '90009' },
             message => { mid => "m_b$_", text => "batch $_" } } } 6 .. 8));
 is($r->{json}{stored}, 3, 'Messenger: a batch of three events, three stored');
 my %on_poll;
@@ -184,8 +188,8 @@ $t->wait_for(sub {
     return keys(%on_poll) >= 5;
 }, 5);
 ok($on_poll{$_}, "R1: $_ reached the agent's poll")
-    for qw(messenger:PAGE9:PSID5 instagram:PAGE9:IGSID1 messenger:PAGE9:PSID6
-           messenger:PAGE9:PSID8);
+    for qw(messenger:90009:5005 instagram:90009:7001 messenger:90009:5006
+           messenger:90009:5008);
 refused(hook('instagram', messaging('page',
     { sender => { id => 'X' }, message => { mid => 'x', text => 'x' } })),
     400, 'unexpected_payload', 'Instagram endpoint with a page payload');
@@ -212,12 +216,12 @@ refused(hook('whatsapp', '{"object":"page","entry":[]}'), 400,
 sub feed {
     my (@changes) = @_;
     return $SbTest::JSON->encode({ object => 'page', entry => [
-        map { { id => 'PAGE9', time => 1763780000, changes => [$_] } } @changes ] });
+        map { { id => '90009', time => 1763780000, changes => [$_] } } @changes ] });
 }
 sub comment {
     my ($id, $from, $text, %o) = @_;
     return { field => 'feed', value => { item => 'comment', verb => 'add',
-        comment_id => $id, post_id => 'PAGE9_100', parent_id => 'PAGE9_100',
+        comment_id => $id, post_id => '90009_100', parent_id => '90009_100',
         from => { id => $from, name => 'Léa' }, message => $text,
         created_time => 1763780000, %o } };
 }
@@ -227,14 +231,14 @@ is($r->{body}, '77', 'Facebook: the handshake');
 $r = hook('facebook', feed(comment('100_1', '55', 'Is it in stock?'),
                            comment('100_2', '56', 'And in blue?')));
 is($r->{json}{stored}, 2, 'Facebook: a batch of two comments, two stored');
-my ($fb) = grep { $_->{visitor} eq 'PAGE9:55' }
+my ($fb) = grep { $_->{visitor} eq '90009:55' }
            @{ $t->get('/admin/conversations', $t->admin)->{json}{conversations} };
 ok($fb && $fb->{channel} eq 'facebook', 'Facebook: keyed by Page and commenter');
 my $fev = $t->events('ann', $cursor, 2);
 ok((grep { ($_->{conversation} // '') eq $fb->{id} } @{ $fev->{events} }),
    'Facebook: the comment reaches the agent\'s poll');
 $t->{before} = $t->dump_store;
-$r = hook('facebook', feed(comment('100_3', 'PAGE9', 'our own answer'),
+$r = hook('facebook', feed(comment('100_3', '90009', 'our own answer'),
                            comment('100_1', '55', 'edited', verb => 'edited'),
                            comment('100_1', '55', '', verb => 'remove'),
                            { field => 'feed', value => { item => 'reaction',
@@ -263,7 +267,7 @@ refused(hook('facebook', feed(comment('100_6', '59', 'x' x 70000))), 413,
 
 for my $ch (qw(messenger instagram)) {
     my $good = messaging($ch eq 'instagram' ? 'instagram' : 'page',
-        { sender => { id => 'S1' }, recipient => { id => 'PAGE9' },
+        { sender => { id => '3001' }, recipient => { id => '90009' },
           message => { mid => "m_$ch", text => 'sign me' } });
     (my $spaced = $good) =~ s/,/, /g;
     refused(hook($ch, $good, sig => undef), 401, 'missing_signature',

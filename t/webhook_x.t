@@ -31,12 +31,12 @@ sub dm {
     my ($id, $sender, $text) = @_;
     return { type => 'message_create', id => $id,
              created_timestamp => '1763780000000',
-             message_create => { target => { recipient_id => 'ACC1' },
+             message_create => { target => { recipient_id => '1001' },
                                  sender_id => $sender,
                                  message_data => { text => $text } } };
 }
 sub payload {
-    return $SbTest::JSON->encode({ for_user_id => 'ACC1',
+    return $SbTest::JSON->encode({ for_user_id => '1001',
                                    direct_message_events => [@_],
                                    users => {} });
 }
@@ -54,8 +54,8 @@ is($r->{json}{response_token}, b64sig('abc+123'),
 is($t->get('/webhooks/twitter', undef)->{status}, 400,
    'a CRC check without a token is 400');
 
-$r = hook(payload(dm('E1', 'V77', 'Fish &amp; chips &lt;3 🐟'),
-                  dm('E2', 'ACC1', 'our own reply'),
+$r = hook(payload(dm('E1', '7077', 'Fish &amp; chips &lt;3 🐟'),
+                  dm('E2', '1001', 'our own reply'),
                   { type => 'favorite_event', id => 'F1' }));
 is($r->{status}, 200, 'R20: a signed delivery is acknowledged');
 is($r->{json}{stored}, 1, 'the visitor DM is stored');
@@ -63,19 +63,19 @@ is($r->{json}{ignored}, 2, 'our own send and a like are not');
 my $ev = $t->events('ann', 0, 2);
 my ($as) = grep { $_->{type} eq 'conversation.assigned' } @{ $ev->{events} };
 is($as->{channel}, 'twitter', 'R1: it reaches the agent');
-is($as->{visitor}, 'ACC1:V77', 'keyed by (account, visitor)');
+is($as->{visitor}, '1001:7077', 'keyed by (account, visitor)');
 is($t->conv($as->{conversation})->{thread}[0]{text}, 'Fish & chips <3 🐟',
    'HTML entities are unescaped');
 
-$r = hook(payload(dm('E1', 'V77', 'Fish &amp; chips &lt;3 🐟')));
+$r = hook(payload(dm('E1', '7077', 'Fish &amp; chips &lt;3 🐟')));
 is($r->{json}{duplicates}, 1, 'R21: a redelivery is not stored again');
-$r = hook(payload(map { dm("E3$_", "V8$_", "batch $_") } 1 .. 3));
+$r = hook(payload(map { dm("E3$_", "708$_", "batch $_") } 1 .. 3));
 is($r->{json}{stored}, 3, 'a batch of three DMs from three visitors: three stored');
-is(scalar(grep { $_->{visitor} =~ /^ACC1:V8\d$/ }
+is(scalar(grep { $_->{visitor} =~ /^1001:708\d$/ }
           @{ $t->get('/admin/conversations', $t->admin)->{json}{conversations} }),
    3, 'three conversations');
 
-my $good = payload(dm('E9', 'V78', 'nope'));
+my $good = payload(dm('E9', '7078', 'nope'));
 refused(hook($good, sig => undef), 401, 'missing_signature', 'no signature');
 refused(hook($good, sig => b64sig($good . ' ')), 403, 'bad_signature',
         'a signature over other bytes');

@@ -9,7 +9,7 @@
 
 #define SB_ID_MAX           64     /* agents, groups, canned, tenants */
 #define SB_VISITOR_MAX      255    /* "account:sender" of a provider */
-#define SB_PROVIDER_ID_MAX  255    /* a provider's message id */
+#define SB_PROVIDER_ID_MAX  255    /* a provider's message id, kept whole */
 #define SB_IDEM_MAX         128
 #define SB_NAME_MAX         128
 #define SB_GROUPS_MAX       32
@@ -179,6 +179,8 @@ typedef struct {
             sb_receipt_t  *receipts;
             size_t         nreceipts;
             int            ignored;
+            const char    *bad_what;            /* an id refused (R26) */
+            sb_span_t      bad_id;
         } webhook;
         struct {
             int64_t    until;

@@ -205,6 +205,16 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                                sb_channel_name(conf->channel));
             return NGX_CONF_ERROR;
         }
+        /* R1: every message the provider sends must find a slot class,
+         * or it would be acknowledged and then have nowhere to go */
+        if (sb_class_of_channel(&mcf->core, conf->channel) < 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "a switchboard_webhook %s location needs a "
+                               "\"switchboard_slot_class\" that takes %s",
+                               sb_channel_name(conf->channel),
+                               sb_channel_name(conf->channel));
+            return NGX_CONF_ERROR;
+        }
 
     } else if (mcf->store_path.len == 0 || mcf->jwt_secret.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -30,18 +30,15 @@ static void
 ngx_http_switchboard_hook_init(ngx_http_request_t *r, sb_hook_t *hook,
     int channel)
 {
-    ngx_http_switchboard_loc_conf_t   *lcf;
-    ngx_http_switchboard_main_conf_t  *mcf;
+    ngx_http_switchboard_loc_conf_t  *lcf;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
-    mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
     ngx_memzero(hook, sizeof(sb_hook_t));
     hook->channel = (sb_channel_t) channel;
     hook->secret = lcf->webhook_secret.data;
     hook->secret_len = lcf->webhook_secret.len;
     hook->verify_token = (const char *) lcf->verify_token.data;
     hook->verify_token_len = lcf->verify_token.len;
-    hook->text_max = mcf->core.text_max;
     hook->arg = ngx_http_switchboard_hook_arg;
     hook->arg_data = r;
 }
@@ -151,11 +148,14 @@ ngx_http_switchboard_verified(ngx_http_request_t *r, sb_hook_t *hook,
 
     /* a body that could not even be read for its signature (-2) is the
      * parser's to refuse */
-    rc = ops->parse(hook, cmd, &err);
+    rc = sb_webhook_parse(hook, cmd, &err);
     if (ops->done) {
         ops->done(hook);
     }
     if (rc != 0) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "switchboard: webhook refused with %d: %*s",
+                      err.status, err.len, err.body);
         ngx_http_finalize_request(r, ngx_http_switchboard_answer(r, &err));
         return NGX_ERROR;
     }

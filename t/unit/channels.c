@@ -139,8 +139,8 @@ messenger_conversation(void)
     sb_cmd_t      cmd, *cmds[1] = { &cmd };
     sb_hook_t     hook;
     sb_answer_t   err = { 0, NULL, NULL, 0 };
-    const char   *body = "{\"object\":\"page\",\"entry\":[{\"id\":\"P1\","
-                         "\"messaging\":[{\"sender\":{\"id\":\"U1\"},"
+    const char   *body = "{\"object\":\"page\",\"entry\":[{\"id\":\"1001\","
+                         "\"messaging\":[{\"sender\":{\"id\":\"2001\"},"
                          "\"message\":{\"mid\":\"m.1\",\"text\":\"hi\"}}]}]}";
     json_t       *j;
     int           status;
@@ -149,12 +149,11 @@ messenger_conversation(void)
     hook.channel = SB_CH_MESSENGER;
     hook.body = (const unsigned char *) body;
     hook.len = strlen(body);
-    hook.text_max = cfg.text_max;
     sb_cmd_init(&cmd, SB_CMD_WEBHOOK, now);
     cmd.channel = SB_CH_MESSENGER;
     snprintf(cmd.tenant, sizeof(cmd.tenant), "default");
     snprintf(cmd.group, sizeof(cmd.group), "default");
-    ok(sb_channel_ops(SB_CH_MESSENGER)->parse(&hook, &cmd, &err) == 0
+    ok(sb_webhook_parse(&hook, &cmd, &err) == 0
        && cmd.u.webhook.nmessages == 1, "R20: a Messenger message parsed");
     apply(cmds, 1, &j, &status, NULL);
     is_int(json_integer_value(json_object_get(j, "stored")), 1,

@@ -121,23 +121,111 @@ sb_grow(sb_cmd_t *cmd, void *old, size_t n, size_t size)
 }
 
 
-/* A visitor message; a text longer than text_max is cut at a character
- * boundary (refusing would only make the provider retry). */
+/* "account:sender" is a visitor id, whole */
+_Static_assert(2 * SB_SENDER_ID_MAX + 1 <= SB_VISITOR_MAX,
+               "a provider's visitor id must fit SB_VISITOR_MAX");
+
+
+/* R26: an account's or a sender's id as its provider writes it, whole:
+ * it becomes part of the conversation's key and of the admin's paths. */
+static int
+sb_provider_id_ok(sb_channel_t channel, sb_span_t id)
+{
+    const sb_channel_ops_t  *ops = sb_channel_ops(channel);
+    size_t                   i;
+    unsigned char            c;
+
+    if (ops == NULL || id.n == 0 || id.n > SB_SENDER_ID_MAX) {
+        return 0;
+    }
+    for (i = 0; i < id.n; i++) {
+        c = (unsigned char) id.p[i];
+        if (!(c >= '0' && c <= '9')
+            && !(ops->ids == SB_IDS_PHONE
+                 && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                     || (c == '+' && i == 0))))
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+
+/* A message id is only ever a key: any printable ASCII, bounded. */
+static int
+sb_message_id_ok(sb_span_t id)
+{
+    size_t  i;
+
+    if (id.n == 0 || id.n > SB_MESSAGE_ID_MAX) {
+        return 0;
+    }
+    for (i = 0; i < id.n; i++) {
+        if ((unsigned char) id.p[i] <= ' ' || (unsigned char) id.p[i] > '~') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+
+/* The first id that failed, for the delivery's refusal. */
+static void
+sb_bad_id(sb_cmd_t *cmd, const char *what, sb_span_t id)
+{
+    if (cmd->u.webhook.bad_what == NULL) {
+        cmd->u.webhook.bad_what = what;
+        cmd->u.webhook.bad_id = sb_copy(cmd, id);
+    }
+}
+
+
+static int
+sb_sender_ok(sb_cmd_t *cmd, sb_channel_t channel, sb_span_t account,
+    sb_span_t contact)
+{
+    if (!sb_provider_id_ok(channel, account)) {
+        sb_bad_id(cmd, "account", account);
+        return 0;
+    }
+    if (!sb_provider_id_ok(channel, contact)) {
+        sb_bad_id(cmd, "sender", contact);
+        return 0;
+    }
+    return 1;
+}
+
+
+/* A visitor message, its text whole: a provider's own limit is what
+ * bounds it (and the location's client_max_body_size), not
+ * switchboard_max_text, which is for what our own APIs take. A text
+ * message with nothing in it is counted as ignored: no agent could read
+ * it. */
 int
-sb_inbound_add(sb_cmd_t *cmd, size_t text_max, sb_channel_t channel,
-    sb_span_t account, sb_span_t contact, sb_span_t id, sb_span_t text,
-    sb_span_t media)
+sb_inbound_add(sb_cmd_t *cmd, sb_channel_t channel, sb_span_t account,
+    sb_span_t contact, sb_span_t id, sb_span_t text, sb_span_t media)
 {
     sb_inbound_t  *m, *list;
     size_t         n = cmd->u.webhook.nmessages;
 
+    if (!sb_sender_ok(cmd, channel, account, contact)) {
+        return 0;
+    }
+    if (!sb_message_id_ok(id)) {
+        sb_bad_id(cmd, "message", id);
+        return 0;
+    }
+    if (text.n == 0 && media.n == 0) {
+        cmd->u.webhook.ignored++;
+        return 0;
+    }
     list = sb_grow(cmd, cmd->u.webhook.messages, n, sizeof(sb_inbound_t));
     if (list == NULL) {
         return -1;
     }
     cmd->u.webhook.messages = list;
     m = &list[n];
-    text.n = text.p ? sb_utf8_cut(text.p, text.n, text_max) : 0;
     m->channel = channel;
     m->account = sb_copy(cmd, account);
     m->contact = sb_copy(cmd, contact);
@@ -210,8 +298,12 @@ int
 sb_receipt_watermark(sb_cmd_t *cmd, sb_channel_t channel, sb_span_t account,
     sb_span_t contact, int64_t at)
 {
-    sb_receipt_t  *r = sb_receipt_new(cmd);
+    sb_receipt_t  *r;
 
+    if (!sb_sender_ok(cmd, channel, account, contact)) {
+        return 0;
+    }
+    r = sb_receipt_new(cmd);
     if (r == NULL) {
         return -1;
     }
@@ -263,4 +355,32 @@ sb_sent_id_at(const char *body, size_t len, const char *const *path,
     }
     sb_arena_free(mem);
     return rc;
+}
+
+
+/*
+ * The channel's parser, then R26 on what it found: an id that cannot be
+ * a provider's refuses the whole delivery (400, nothing stored, the
+ * provider's dashboard and the error log show it) rather than a 200 for
+ * a message that was cut, merged with another sender's, or dropped.
+ */
+int
+sb_webhook_parse(sb_hook_t *hook, sb_cmd_t *cmd, sb_answer_t *err)
+{
+    const sb_channel_ops_t  *ops = sb_channel_ops(hook->channel);
+    sb_span_t                id;
+
+    if (ops->parse(hook, cmd, err) != 0) {
+        return -1;
+    }
+    if (cmd->u.webhook.bad_what) {
+        id = cmd->u.webhook.bad_id;
+        sb_answer_error(err, 400, "invalid_provider_id",
+                        "the %s id \"%.*s\" is not a %s id",
+                        cmd->u.webhook.bad_what,
+                        (int) (id.n > 80 ? 80 : id.n), id.p,
+                        sb_channel_name(hook->channel));
+        return -1;
+    }
+    return 0;
 }

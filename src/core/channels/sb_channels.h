@@ -25,15 +25,26 @@ typedef struct {
     const char           *verify_token;
     size_t                verify_token_len;
     const char           *url;           /* the URL the provider called */
-    size_t                text_max;      /* longer texts are cut */
     sb_arg_pt             arg;
     void                 *arg_data;
     void                 *scratch;       /* between verify and parse */
 } sb_hook_t;
 
+/* What a provider's account and sender ids look like (R26): Meta and X
+ * number their users and accounts; Twilio names phone numbers and short
+ * codes ("+14155550100"). */
+typedef enum {
+    SB_IDS_DIGITS,
+    SB_IDS_PHONE
+} sb_id_rule_t;
+
+#define SB_SENDER_ID_MAX    64       /* an account's or a sender's id */
+#define SB_MESSAGE_ID_MAX   SB_PROVIDER_ID_MAX   /* kept whole (reply_to) */
+
 typedef struct {
     sb_channel_t   channel;
     unsigned       third_party:1;        /* replies go out through it */
+    sb_id_rule_t   ids;
     unsigned       signs_url:1;          /* the signature covers the URL */
     size_t         text_limit;           /* characters; 0: none */
     unsigned       default_caps;
@@ -67,9 +78,9 @@ int sb_hmac_hex_ok(const char *header, size_t hlen, const char *prefix,
     size_t len);
 void sb_hmac_b64(const char *md, const unsigned char *key, size_t keylen,
     const unsigned char *data, size_t len, char *out, size_t outlen);
-int sb_inbound_add(sb_cmd_t *cmd, size_t text_max, sb_channel_t channel,
-    sb_span_t account, sb_span_t contact, sb_span_t id, sb_span_t text,
-    sb_span_t media);
+int sb_inbound_add(sb_cmd_t *cmd, sb_channel_t channel, sb_span_t account,
+    sb_span_t contact, sb_span_t id, sb_span_t text, sb_span_t media);
+int sb_webhook_parse(sb_hook_t *hook, sb_cmd_t *cmd, sb_answer_t *err);
 int sb_media_ref(sb_span_t type, sb_span_t ref, sb_jw_t *w);
 int sb_receipt_add(sb_cmd_t *cmd, sb_span_t id, sb_delivery_state_t state,
     sb_span_t error);

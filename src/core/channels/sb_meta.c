@@ -89,7 +89,7 @@ sb_media_add(sb_hook_t *hook, sb_cmd_t *cmd, sb_channel_t ch, sb_span_t account,
     }
     media.p = w.buf;
     media.n = w.len;
-    rc = sb_inbound_add(cmd, hook->text_max, ch, account, from, id, text,
+    rc = sb_inbound_add(cmd, ch, account, from, id, text,
                         media);
     sb_jw_free(&w);
     return rc;
@@ -149,7 +149,7 @@ sb_parse_whatsapp(sb_hook_t *hook, const sb_json_doc_t *d, sb_cmd_t *cmd)
                 if (sb_span_is(type, "text")) {
                     sb_span_t  none = { NULL, 0 };
 
-                    rc |= sb_inbound_add(cmd, hook->text_max, SB_CH_WHATSAPP,
+                    rc |= sb_inbound_add(cmd, SB_CH_WHATSAPP,
                               account, from, id,
                               sb_str(d, sb_json_get(d, msg, "text"), "body"),
                               none);
@@ -224,7 +224,7 @@ sb_parse_messaging(sb_hook_t *hook, sb_channel_t ch, const sb_json_doc_t *d,
                                sb_str(d, msg, "mid"), text, type,
                                sb_json_raw(d, att));
         } else if (text.n) {
-            rc |= sb_inbound_add(cmd, hook->text_max, ch, page, sender,
+            rc |= sb_inbound_add(cmd, ch, page, sender,
                                  sb_str(d, msg, "mid"), text, none);
         } else {
             cmd->u.webhook.ignored++;
@@ -257,7 +257,7 @@ sb_parse_feed(sb_hook_t *hook, const sb_json_doc_t *d, uint32_t entry,
             cmd->u.webhook.ignored++;
             continue;
         }
-        rc |= sb_inbound_add(cmd, hook->text_max, SB_CH_FACEBOOK, page, from,
+        rc |= sb_inbound_add(cmd, SB_CH_FACEBOOK, page, from,
                              sb_str(d, value, "comment_id"),
                              sb_str(d, value, "message"), none);
     }

@@ -343,11 +343,11 @@ sb_twilio_parse(sb_hook_t *hook, sb_cmd_t *cmd, sb_answer_t *err)
         media.p = w.buf;
         media.n = w.len;
         if (has > 0) {
-            rc = sb_inbound_add(cmd, hook->text_max, SB_CH_SMS, sb_cspan(to),
+            rc = sb_inbound_add(cmd, SB_CH_SMS, sb_cspan(to),
                                 sb_cspan(from), sb_cspan(sid), sb_cspan(body),
                                 media);
         } else if (has == 0 && body && body[0]) {
-            rc = sb_inbound_add(cmd, hook->text_max, SB_CH_SMS, sb_cspan(to),
+            rc = sb_inbound_add(cmd, SB_CH_SMS, sb_cspan(to),
                                 sb_cspan(from), sb_cspan(sid), sb_cspan(body),
                                 none);
         } else if (has == 0) {
@@ -434,7 +434,8 @@ sb_twilio_sent_id(const char *body, size_t len, char *out, size_t cap)
 
 /* Twilio signs the URL it called, which nginx cannot know by itself */
 const sb_channel_ops_t  sb_twilio_ops = {
-    .channel = SB_CH_SMS, .third_party = 1, .signs_url = 1,
+    .channel = SB_CH_SMS, .third_party = 1, .ids = SB_IDS_PHONE,
+    .signs_url = 1,
     .text_limit = 1600, .default_caps = SB_CAP_ALL,
     .default_class = "messaging",
     .signature_header = "X-Twilio-Signature",

@@ -130,7 +130,7 @@ sb_x_parse(sb_hook_t *hook, sb_cmd_t *cmd, sb_answer_t *err)
             cmd->u.webhook.ignored++;
             continue;
         }
-        rc |= sb_inbound_add(cmd, hook->text_max, SB_CH_TWITTER, account,
+        rc |= sb_inbound_add(cmd, SB_CH_TWITTER, account,
                              sender, id, text, none);
     }
     if (rc) {

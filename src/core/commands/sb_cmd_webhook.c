@@ -21,16 +21,29 @@ sb_apply_webhook(sb_ctx_t *cx, const sb_cmd_t *cmd)
     int                  n, moved = 0;
 
     memset(t, 0, sizeof(sb_tally_t));
+
+    /* what could refuse one message refuses the delivery, before the
+     * first write: no message of an acknowledged delivery may vanish
+     * (nginx -t already refuses a webhook channel without a slot class;
+     * this stays for a store reloaded under other classes) */
+    for (i = 0; i < cmd->u.webhook.nmessages; i++) {
+        in = &cmd->u.webhook.messages[i];
+        if (sb_class_of_channel(cx->cfg, in->channel) < 0) {
+            return sb_refuse_about(cx, SB_REFUSE_NO_SLOT_CLASS, NULL,
+                                   in->channel, 0, 0);
+        }
+    }
+
     for (i = 0; i < cmd->u.webhook.nmessages; i++) {
         in = &cmd->u.webhook.messages[i];
 
-        /* one conversation per (account, sender): both in the visitor id */
+        /* one conversation per (account, sender): both in the visitor id,
+         * whole (the parser bounds each to SB_SENDER_ID_MAX) */
         n = snprintf(visitor, sizeof(visitor), "%.*s:%.*s",
                      (int) in->account.n, in->account.p,
                      (int) in->contact.n, in->contact.p);
         if (n < 0 || (size_t) n >= sizeof(visitor)) {
-            t->ignored++;
-            continue;
+            return EINVAL;                  /* cannot be: see the parser */
         }
         memset(&v, 0, sizeof(v));
         v.channel = in->channel;
