@@ -19,6 +19,7 @@
 #define NGX_HTTP_SWITCHBOARD_VISITOR  2
 #define NGX_HTTP_SWITCHBOARD_ADMIN    3
 #define NGX_HTTP_SWITCHBOARD_WEBHOOK  4
+#define NGX_HTTP_SWITCHBOARD_ERRORS   5     /* switchboard_error_json */
 
 
 typedef struct {
@@ -52,7 +53,6 @@ typedef struct {
     ngx_uint_t                 kind;
     ngx_str_t                  group;
     ngx_http_complex_value_t  *tenant;
-    off_t                      max_body;
     ngx_uint_t                 channel;          /* webhook locations */
     ngx_str_t                  webhook_secret;
     ngx_str_t                  verify_token;
@@ -81,6 +81,8 @@ typedef struct {
     void                      *hold;        /* a held poll */
     ngx_http_switchboard_op_t *op;          /* the command in flight */
     void                      *delivery;    /* a request made for a job */
+    ngx_buf_t                 *error_body;  /* nginx's error, as JSON */
+    unsigned                   error_json:1;
 } ngx_http_switchboard_ctx_t;
 
 
@@ -161,6 +163,11 @@ ngx_int_t ngx_http_switchboard_webhook_handler(ngx_http_request_t *r,
 
 /* directives.c */
 char *ngx_http_switchboard_directive_error(ngx_conf_t *cf);
+
+/* errors.c: nginx's own error answers in our locations, as JSON */
+ngx_int_t ngx_http_switchboard_errors_init(ngx_conf_t *cf);
+char *ngx_http_switchboard_error_json(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* policy directives and the seeds' defaults (_policy.c) */
 char *ngx_http_switchboard_slot_class(ngx_conf_t *cf, ngx_command_t *cmd,

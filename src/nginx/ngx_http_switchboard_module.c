@@ -23,7 +23,7 @@ sb_store_t  ngx_http_switchboard_store;
 
 static ngx_http_module_t  ngx_http_switchboard_module_ctx = {
     ngx_http_switchboard_add_variables,    /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_switchboard_errors_init,      /* postconfiguration */
 
     ngx_http_switchboard_create_main_conf, /* create main configuration */
     ngx_http_switchboard_init_main_conf,   /* init main configuration */
@@ -156,7 +156,6 @@ ngx_http_switchboard_create_loc_conf(ngx_conf_t *cf)
 
     /* kind is zero (NONE) unless a location names its API */
     lcf->tenant = NGX_CONF_UNSET_PTR;
-    lcf->max_body = NGX_CONF_UNSET;
 
     return lcf;
 }
@@ -168,7 +167,6 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_switchboard_loc_conf_t   *prev = parent;
     ngx_http_switchboard_loc_conf_t   *conf = child;
     ngx_http_switchboard_main_conf_t  *mcf;
-    ngx_http_core_loc_conf_t          *clcf;
 
     ngx_conf_merge_str_value(conf->group, prev->group, "default");
     ngx_conf_merge_str_value(conf->webhook_secret, prev->webhook_secret, "");
@@ -182,7 +180,9 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->kind == NGX_HTTP_SWITCHBOARD_NONE) {
+    if (conf->kind == NGX_HTTP_SWITCHBOARD_NONE
+        || conf->kind == NGX_HTTP_SWITCHBOARD_ERRORS)
+    {
         return NGX_CONF_OK;
     }
 
@@ -224,14 +224,9 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    /*
-     * The core module has merged this location already: its
-     * client_max_body_size becomes our limit, and nginx's own check is
-     * switched off here so that a too large body gets a JSON 413.
-     */
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    conf->max_body = clcf->client_max_body_size;
-    clcf->client_max_body_size = 0;
+    /* client_max_body_size stays nginx's to enforce while it reads, for
+     * Content-Length and chunked bodies alike; _errors.c makes its 413
+     * (and its other errors) JSON */
 
     return NGX_CONF_OK;
 }

@@ -83,24 +83,13 @@ ngx_http_switchboard_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-/* R26: a body over the location's client_max_body_size is a JSON 413. */
+/* R26: nginx enforces client_max_body_size as it reads (a declared
+ * length before reading, chunks as they come), and its 413 is JSON. */
 ngx_int_t
 ngx_http_switchboard_read_body(ngx_http_request_t *r,
     ngx_http_client_body_handler_pt handler)
 {
-    ngx_http_switchboard_loc_conf_t  *lcf;
-    ngx_int_t                         rc;
-
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
-
-    if (lcf->max_body && r->headers_in.content_length_n > lcf->max_body) {
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        r->keepalive = 0;
-        return ngx_http_switchboard_error(r, 413, "body_too_large",
-                                          "the body is over the limit");
-    }
+    ngx_int_t  rc;
 
     rc = ngx_http_read_client_request_body(r, handler);
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
@@ -114,14 +103,12 @@ ngx_http_switchboard_read_body(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_switchboard_body(ngx_http_request_t *r, ngx_str_t *body)
 {
-    ngx_http_switchboard_loc_conf_t  *lcf;
-    ngx_chain_t                      *cl;
-    ngx_buf_t                        *b;
-    size_t                            len = 0, n;
-    ssize_t                           got;
-    u_char                           *p;
+    ngx_chain_t  *cl;
+    ngx_buf_t    *b;
+    size_t        len = 0, n;
+    ssize_t       got;
+    u_char       *p;
 
-    lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
     body->len = 0;
     body->data = (u_char *) "";
 
@@ -134,10 +121,6 @@ ngx_http_switchboard_body(ngx_http_request_t *r, ngx_str_t *body)
         len += b->in_file ? (size_t) (b->file_last - b->file_pos)
                           : (size_t) (b->last - b->pos);
     }
-    if (lcf->max_body && (off_t) len > lcf->max_body) {
-        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
-    }
-
     cl = r->request_body->bufs;
     if (cl->next == NULL && !cl->buf->in_file) {
         body->data = cl->buf->pos;
