@@ -68,14 +68,21 @@ test: $(MODULE) $(SB_TOKEN) unit
 	SB_MODULE=$(CURDIR)/$(MODULE) prove -r t
 
 # The same suite against an ASan + UBSan build of the module; nginx gets
-# the runtime preloaded, and any sanitizer report fails the run.
+# the runtime preloaded, and any sanitizer report fails the run (and is
+# printed: the reports directory is writable by the unprivileged workers).
+ASAN_REPORTS := $(CURDIR)/build/asan/reports
 test-asan:
 	$(MAKE) BUILD=build/asan SANITIZE=1 build/asan/nginx/objs/ngx_http_switchboard_module.so
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(CURDIR)/build/asan/report \
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(CURDIR)/build/asan/report \
+	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS) && chmod 1777 $(ASAN_REPORTS)
+	@status=0; \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(ASAN_REPORTS)/report \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_REPORTS)/report \
 	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
-	SB_MODULE=$(CURDIR)/build/asan/nginx/objs/ngx_http_switchboard_module.so prove -r t
-	@if ls build/asan/report.* >/dev/null 2>&1; then cat build/asan/report.*; exit 1; fi
+	SB_MODULE=$(CURDIR)/build/asan/nginx/objs/ngx_http_switchboard_module.so \
+	    prove -r t || status=$$?; \
+	if ls $(ASAN_REPORTS)/report.* >/dev/null 2>&1; then \
+	    cat $(ASAN_REPORTS)/report.*; exit 1; fi; \
+	exit $$status
 
 BENCH_TOOLS := $(BUILD)/bench/core $(BUILD)/bench/latency $(BUILD)/bench/polls
 

@@ -109,7 +109,10 @@ sb_insert(sb_batch_t *b, char kind, sb_key_t *k, uint32_t hash, size_t size)
     if (e == NULL) {
         return NULL;
     }
-    memset(e, 0, offsetof(sb_entry_t, key));
+    /* the whole entry: the arena's memory is the last batch's, and a
+     * kind's fields after the key (an agent's index snapshot) must start
+     * empty */
+    memset(e, 0, size);
     e->kind = kind;
     e->hash = hash;
     e->klen = k->n;

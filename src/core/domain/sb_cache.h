@@ -22,7 +22,7 @@ struct sb_entry_s {
     int          db;
     int64_t      value;           /* 'S': last value; 'N': the delta */
     size_t       klen;
-    unsigned char key[SB_KEY_MAX];   /* last: the rest is zeroed */
+    unsigned char key[SB_KEY_MAX];   /* last: a kind's fields follow */
 };
 
 /* a record as loaded is kept encoded: the flush writes it again only
