@@ -5,10 +5,19 @@
 
 #include "ngx_http_switchboard.h"
 
+/* a FIRE the store refused (full, I/O) is tried again after this, doubled
+ * each time up to the cap, and logged at most once per cap */
+#define NGX_HTTP_SWITCHBOARD_FIRE_BACKOFF      1000
+#define NGX_HTTP_SWITCHBOARD_FIRE_BACKOFF_MAX  60000
+
 
 static ngx_event_t  ngx_http_switchboard_deadline_ev;
 static int64_t      ngx_http_switchboard_armed;     /* due, ms; 0: none */
 static ngx_event_t  ngx_http_switchboard_purge_ev;
+
+static ngx_msec_t   ngx_http_switchboard_fire_backoff;     /* 0: it works */
+static int64_t      ngx_http_switchboard_fire_not_before;  /* ms */
+static int64_t      ngx_http_switchboard_fire_logged;      /* ms */
 
 
 static ngx_int_t ngx_http_switchboard_timer_rearm(void);
@@ -25,6 +34,9 @@ ngx_http_switchboard_deadline_fire(ngx_event_t *ev)
     sb_cmd_t  fire;
 
     ngx_http_switchboard_armed = 0;
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;              /* the next worker arms from the store */
+    }
     sb_cmd_init(&fire, SB_CMD_FIRE, sb_now_ms());
     (void) ngx_http_switchboard_submit(NULL, &fire);
 }
@@ -69,7 +81,7 @@ ngx_http_switchboard_timer_rearm(void)
 {
     ngx_event_t  *ev = &ngx_http_switchboard_deadline_ev;
     MDB_txn      *txn;
-    int64_t       due = 0, delay;
+    int64_t       due = 0, delay, now;
     ngx_int_t     earlier;
     int           rc;
 
@@ -101,11 +113,60 @@ ngx_http_switchboard_timer_rearm(void)
     if (ev->timer_set) {
         ngx_del_timer(ev);
     }
-    delay = due - sb_now_ms();
+    now = sb_now_ms();
+    delay = due - now;
+    if (ngx_http_switchboard_fire_not_before > now + (delay > 0 ? delay : 0))
+    {
+        /* backing off a store that refused: no news for the others */
+        delay = ngx_http_switchboard_fire_not_before - now;
+        earlier = 0;
+    }
     ngx_add_timer(ev, delay > 0 ? (ngx_msec_t) delay : 0);
     ngx_http_switchboard_armed = due;
 
     return earlier;
+}
+
+
+/*
+ * A FIRE the store refused (a full map, an I/O error) leaves its deadlines
+ * due: without a pause every worker would fire again at once, forever.
+ * The pause doubles up to a minute, and the error log hears of it when it
+ * starts and then at most once a minute; the first FIRE that commits ends
+ * it.
+ */
+static void
+ngx_http_switchboard_fire_outcome(sb_result_t *res)
+{
+    ngx_msec_t  *backoff = &ngx_http_switchboard_fire_backoff;
+    int64_t      now = sb_now_ms();
+
+    if (res->outcome != SB_STORE_FULL && res->outcome != SB_STORE_FAILED) {
+        if (*backoff) {
+            ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                          "switchboard: deadlines fire again");
+        }
+        *backoff = 0;
+        ngx_http_switchboard_fire_not_before = 0;
+        ngx_http_switchboard_fire_logged = 0;
+        return;
+    }
+
+    *backoff = *backoff == 0 ? NGX_HTTP_SWITCHBOARD_FIRE_BACKOFF
+               : ngx_min(*backoff * 2, NGX_HTTP_SWITCHBOARD_FIRE_BACKOFF_MAX);
+    ngx_http_switchboard_fire_not_before = now + *backoff;
+    if (ngx_http_switchboard_fire_logged == 0
+        || now - ngx_http_switchboard_fire_logged
+           >= NGX_HTTP_SWITCHBOARD_FIRE_BACKOFF_MAX)
+    {
+        ngx_http_switchboard_fire_logged = now;
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "switchboard: deadlines cannot fire: %s (LMDB %d); "
+                      "trying again in %M ms",
+                      res->outcome == SB_STORE_FULL ? "the store is full"
+                                                    : "the store failed",
+                      res->store_rc, *backoff);
+    }
 }
 
 
@@ -120,6 +181,8 @@ ngx_http_switchboard_timer_committed(ngx_http_switchboard_op_t **ops,
     for (i = 0; i < n; i++) {
         if (ops[i]->cmd.type == SB_CMD_PURGE) {
             ngx_http_switchboard_purge_answered(&ops[i]->result);
+        } else if (ops[i]->cmd.type == SB_CMD_FIRE) {
+            ngx_http_switchboard_fire_outcome(&ops[i]->result);
         }
     }
     if (ngx_http_switchboard_timer_rearm()) {
