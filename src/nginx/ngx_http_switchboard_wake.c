@@ -12,12 +12,14 @@ typedef struct {
     ngx_uint_t     n;
     ngx_socket_t  *send;      /* send[w]: write end towards worker w */
     ngx_socket_t  *recv;      /* recv[w]: worker w reads here */
+    u_char        *rescan;    /* rescan[w]: a send to w failed; one flag
+                                 per worker, for any worker_processes */
 } ngx_http_switchboard_wake_t;
 
 
 static ngx_http_switchboard_wake_t  *ngx_http_switchboard_wake;
 static ngx_event_t                   ngx_http_switchboard_retry;
-static ngx_uint_t                    ngx_http_switchboard_rescan;
+static ngx_uint_t                    ngx_http_switchboard_rescan; /* any */
 static ngx_http_switchboard_wake_pt  ngx_http_switchboard_listeners[4];
 static ngx_uint_t                    ngx_http_switchboard_nlisteners;
 
@@ -48,6 +50,10 @@ ngx_http_switchboard_wake_create(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
     wk->recv = wk->send + ccf->worker_processes;
+    wk->rescan = ngx_pcalloc(cycle->pool, ccf->worker_processes);
+    if (wk->rescan == NULL) {
+        return NGX_ERROR;
+    }
 
     cln = ngx_pool_cleanup_add(cycle->pool, 0);
     if (cln == NULL) {
@@ -190,7 +196,8 @@ ngx_http_switchboard_wake_broadcast(sb_moved_t *moved)
             if (w != ngx_worker
                 && ngx_http_switchboard_wake_send(w, buf, p - buf) != NGX_OK)
             {
-                ngx_http_switchboard_rescan |= (ngx_uint_t) 1 << w;
+                wk->rescan[w] = 1;
+                ngx_http_switchboard_rescan = 1;
             }
         }
     }
@@ -222,7 +229,8 @@ ngx_http_switchboard_wake_send_line(const char *line)
         if (w != ngx_worker
             && ngx_http_switchboard_wake_send(w, buf, len + 1) != NGX_OK)
         {
-            ngx_http_switchboard_rescan |= (ngx_uint_t) 1 << w;
+            wk->rescan[w] = 1;
+            ngx_http_switchboard_rescan = 1;
         }
     }
     if (ngx_http_switchboard_rescan && !ngx_http_switchboard_retry.timer_set)
@@ -235,15 +243,19 @@ ngx_http_switchboard_wake_send_line(const char *line)
 static void
 ngx_http_switchboard_wake_retry(ngx_event_t *ev)
 {
-    ngx_uint_t  w;
+    ngx_http_switchboard_wake_t  *wk = ngx_http_switchboard_wake;
+    ngx_uint_t                    w;
 
-    for (w = 0; ngx_http_switchboard_wake && w < ngx_http_switchboard_wake->n;
-         w++)
-    {
-        if ((ngx_http_switchboard_rescan & ((ngx_uint_t) 1 << w))
-            && ngx_http_switchboard_wake_send(w, (u_char *) "*", 1) == NGX_OK)
-        {
-            ngx_http_switchboard_rescan &= ~((ngx_uint_t) 1 << w);
+    ngx_http_switchboard_rescan = 0;
+    for (w = 0; wk && w < wk->n; w++) {
+        if (wk->rescan[w]) {
+            if (ngx_http_switchboard_wake_send(w, (u_char *) "*", 1)
+                == NGX_OK)
+            {
+                wk->rescan[w] = 0;
+            } else {
+                ngx_http_switchboard_rescan = 1;
+            }
         }
     }
     if (ngx_http_switchboard_rescan && !ngx_exiting) {
