@@ -159,6 +159,23 @@ check($t->put("/agent/conversations/$c1/tags", $t->agent('sal'),
       { tags => ['a,b'] }), 400, 'bad_tag', 'R11: a comma');
 check($t->put("/agent/conversations/$c1/tags", $t->agent('sal'),
       { tags => ['x' x 33] }), 400, 'bad_tag', 'R11: an over-long tag');
+# issue 8, item 10: the limits themselves are allowed
+$r = $t->put("/agent/conversations/$c1/tags", $t->agent('sal'),
+             { tags => [ map { "t$_" } 1 .. 20 ] });
+is($r->{status}, 200, 'R11: 20 distinct tags, the limit, are taken');
+is(scalar @{ $r->{json}{tags} }, 20, 'all 20 kept');
+$r = $t->put("/agent/conversations/$c1/tags", $t->agent('sal'),
+             { tags => [ (map { "t$_" } 1 .. 20), 'T1', ' t2 ', 'T3', 't4', 't5' ] });
+is($r->{status}, 200, 'R11: 25 entries that are 20 distinct tags are taken');
+is(scalar @{ $r->{json}{tags} }, 20, 'duplicates collapsed: 20');
+$r = $t->put("/agent/conversations/$c1/tags", $t->agent('sal'),
+             { tags => [ 'x' x 32, ("\x{20ac}" x 10) . 'ab' ] });
+is($r->{status}, 200, 'R11: tags of 32 bytes, ASCII and UTF-8, are taken');
+is_deeply($r->{json}{tags}, [ 'x' x 32, ("\x{20ac}" x 10) . 'ab' ], 'whole');
+check($t->put("/agent/conversations/$c1/tags", $t->agent('sal'),
+      { tags => [ "\x{20ac}" x 11 ] }), 400, 'bad_tag',
+      'R11: 11 euro signs are 33 bytes: over');
+$t->put("/agent/conversations/$c1/tags", $t->agent('sal'), { tags => ['quote'] });
 check($t->put("/agent/conversations/$c1/tags", $t->agent('sal'),
       { tags => 'quote' }), 400, 'bad_type', 'R11: not an array');
 check($t->put("/agent/conversations/$c1/tags", $t->agent('ann'),
