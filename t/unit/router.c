@@ -137,6 +137,28 @@ test_util(void)
     ok(sb_parse_time("2026-11-23T11:00:00+01:00", &ms) == 0
        && ms == 1795428000000LL, "RFC 3339 offset parses");
     ok(sb_parse_time("2026-11-23 10:00", &ms) != 0, "bad date refused");
+    ok(sb_parse_time("2028-02-29T00:00:00.5z", &ms) == 0
+       && ms == 1835395200500LL, "29 Feb of a leap year, fraction, 'z'");
+    {
+        /* issue 8, item 11: what timegm would quietly normalise */
+        static const char *const  bad[] = {
+            "2026-11-31T10:00:00Z", "2027-02-29T10:00:00Z",
+            "2026-11-23T10:00:60Z", "2026-11-23T24:00:00Z",
+            "2026-+1-23T10:00:00Z", "2026-11-+3T10:00:00Z",
+            "+026-11-23T10:00:00Z", "2026-11-23T+1:00:00Z",
+            "2026-11-23T10:00:00+1:00", "2026-11-23T10:00:00+01:-1",
+            " 2026-11-23T10:00:00Z", "2026-11-23T10: 0:00Z",
+            "2026-11-23T10:00:00.Z", "2026-11-23T10:00:00", "2026", "",
+            "2026-00-10T10:00:00Z", "2026-11-00T10:00:00Z",
+            "2026-11-23T10:00:00Zjunk"
+        };
+        size_t  i;
+
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            ok(sb_parse_time(bad[i], &ms) != 0, "RFC 3339: \"%s\" refused",
+               bad[i]);
+        }
+    }
     ok(sb_valid_id("alice.b-c_1", 11, 0), "id with . _ - is valid");
     ok(!sb_valid_id("al/ice", 6, 0), "id with / is refused");
     ok(!sb_valid_id("+336", 4, 0) && sb_valid_id("+336", 4, 1),

@@ -53,27 +53,66 @@ sb_format_duration(int64_t ms, char *buf, size_t len)
 }
 
 
-/* Accepts RFC 3339: date, 'T', time, optional fraction, 'Z' or +hh:mm. */
+/* n decimal digits at s, nothing else (no sign, no blank), or -1. */
+static int
+sb_digits(const char *s, int n)
+{
+    int  v = 0;
+
+    while (n--) {
+        if (*s < '0' || *s > '9') {
+            return -1;
+        }
+        v = v * 10 + (*s++ - '0');
+    }
+    return v;
+}
+
+
+static int
+sb_days_in_month(int y, int mo)
+{
+    static const int  days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+                                 31 };
+
+    if (mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) {
+        return 29;
+    }
+    return days[mo - 1];
+}
+
+
+/*
+ * RFC 3339 (its "date-time"): YYYY-MM-DD, 'T', hh:mm:ss, an optional
+ * fraction, 'Z' or +hh:mm / -hh:mm; 't' and 'z' too. Every field is its
+ * exact count of digits, and the date and time must exist: no Nov 31, no
+ * second 60 (timegm would quietly move them), no sign or blank inside a
+ * field.
+ */
 int
 sb_parse_time(const char *s, int64_t *ms)
 {
-    int        y, mo, d, h, mi, sec, n, sign, oh, om;
+    int        y, mo, d, h, mi, sec, sign, oh, om;
     int64_t    frac = 0, scale = 1000;
     struct tm  tm;
     time_t     t;
 
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) {
+    /* field by field: a short string stops at its first missing byte */
+    if ((y = sb_digits(s, 4)) < 0 || s[4] != '-'
+        || (mo = sb_digits(s + 5, 2)) < 1 || mo > 12 || s[7] != '-'
+        || (d = sb_digits(s + 8, 2)) < 1 || d > sb_days_in_month(y, mo)
+        || (s[10] != 'T' && s[10] != 't'))
+    {
         return -1;
     }
-    s += n;
-    if (*s != 'T' && *s != 't') {
+    s += 11;
+    if ((h = sb_digits(s, 2)) < 0 || h > 23 || s[2] != ':'
+        || (mi = sb_digits(s + 3, 2)) < 0 || mi > 59 || s[5] != ':'
+        || (sec = sb_digits(s + 6, 2)) < 0 || sec > 59)
+    {
         return -1;
     }
-    s++;
-    if (sscanf(s, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3 || n != 8) {
-        return -1;
-    }
-    s += n;
+    s += 8;
     if (*s == '.') {
         s++;
         if (*s < '0' || *s > '9') {
@@ -86,11 +125,6 @@ sb_parse_time(const char *s, int64_t *ms)
             }
             s++;
         }
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59
-        || sec > 60)
-    {
-        return -1;
     }
 
     memset(&tm, 0, sizeof(tm));
@@ -106,8 +140,8 @@ sb_parse_time(const char *s, int64_t *ms)
         s++;
     } else if (*s == '+' || *s == '-') {
         sign = (*s == '+') ? 1 : -1;
-        if (sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5
-            || oh > 23 || om > 59)
+        if ((oh = sb_digits(s + 1, 2)) < 0 || oh > 23 || s[3] != ':'
+            || (om = sb_digits(s + 4, 2)) < 0 || om > 59)
         {
             return -1;
         }
