@@ -56,6 +56,14 @@ my $good = { agent => $t->agent('ann'), visitor => $t->visitor('v1', 'chat'),
              admin => $admin };
 my %wrong_role = (agent => $admin, visitor => $t->agent('ann'),
                   admin => $t->agent('ann'));
+# The same signature with the spare bits of its last character set: the
+# same bytes once decoded, another spelling.
+sub respell {
+    my ($token) = @_;
+    my $alphabet = join '', 'A' .. 'Z', 'a' .. 'z', 0 .. 9, '-', '_';
+    my $v = index $alphabet, substr($token, -1);
+    return substr($token, 0, -1) . substr($alphabet, $v | 1, 1);
+}
 sub bad_tokens {
     my ($role) = @_;
     my $sub = $role eq 'admin' ? 'root' : $role eq 'agent' ? 'ann' : 'v1';
@@ -67,6 +75,15 @@ sub bad_tokens {
                                   role => $role, %chn), 401,
           'invalid_token' ],
         [ 'an expired token', $t->token($sub, $role, exp => time - 1, %chn),
+          401, 'invalid_token' ],
+        # issue 8, item 12
+        [ 'a token not valid yet (nbf)', $t->token($sub, $role,
+                                                   nbf => time + 600, %chn),
+          401, 'invalid_token' ],
+        [ 'an exp of 1e300', $t->token($sub, $role, exp => 1e300, %chn),
+          401, 'invalid_token' ],
+        [ 'a signature spelled another way', respell($t->token($sub, $role,
+                                                                 %chn)),
           401, 'invalid_token' ],
         [ 'the wrong role', $wrong_role{$role}, 403, 'wrong_role' ],
         [ "another tenant's token", $t->token($sub, $role, tnt => 'other',
@@ -91,6 +108,12 @@ for my $set ([agent => \@agent], [visitor => \@visitor], [admin => \@admin]) {
         }
     }
 }
+
+# issue 8, item 12: a past nbf is honoured as valid, a fractional exp too
+is($t->get('/agent/me', $t->token('ann', 'agent', nbf => time - 10))
+     ->{status}, 200, 'a token whose nbf has passed is taken');
+is($t->get('/agent/me', $t->token('ann', 'agent', exp => time + 60.5))
+     ->{status}, 200, 'an exp with a fraction is taken');
 
 # agents on a conversation another agent holds (R25)
 for my $e (grep { $_->[1] =~ m{/conversations/} } @agent) {

@@ -24,7 +24,9 @@ sb_b64url_value(unsigned char c)
 }
 
 
-/* Unpadded base64url; returns the decoded length or -1. */
+/* Unpadded base64url; returns the decoded length or -1. The bits of the
+ * last character that carry no byte must be zero: one token, one
+ * spelling (a signature with another last character is refused). */
 static long
 sb_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap)
 {
@@ -49,6 +51,9 @@ sb_b64url_decode(const char *in, size_t len, unsigned char *out, size_t cap)
             }
             out[o++] = (unsigned char) (acc >> bits);
         }
+    }
+    if (acc & ((1u << bits) - 1)) {
+        return -1;
     }
     return (long) o;
 }
@@ -75,16 +80,21 @@ sb_claim_string(const sb_json_doc_t *d, const char *name, char *dst,
 }
 
 
-/* exp: a number of seconds; a fraction is dropped, a value beyond any
- * date is refused (no undefined conversion of 1e300) */
+/* exp, nbf: a number of seconds; a fraction is dropped, a value beyond
+ * any date is refused before it is converted (no undefined conversion of
+ * 1e300); absent is fine unless required */
 static int
-sb_claim_time(const sb_json_doc_t *d, const char *name, int64_t *v)
+sb_claim_time(const sb_json_doc_t *d, const char *name, int64_t *v,
+    int required)
 {
     uint32_t   t = sb_json_get(d, 0, name);
     sb_span_t  raw;
     char       buf[64];
     double     x;
 
+    if (t == SB_JSON_NONE && !required) {
+        return 0;
+    }
     if (sb_json_int(d, t, v) == 0) {
         return 0;
     }
@@ -117,6 +127,7 @@ sb_jwt_verify(const char *token, size_t len, const unsigned char *key,
     sb_json_doc_t   d;
     sb_json_tok_t   toks[32];
     sb_arena_t     *mem = NULL;
+    int64_t         nbf = 0;
     int             ok;
 
     memset(claims, 0, sizeof(*claims));
@@ -177,10 +188,11 @@ sb_jwt_verify(const char *token, size_t len, const unsigned char *key,
                             sizeof(claims->tenant), 0) == 0
          && sb_claim_string(&d, "chn", claims->channel,
                             sizeof(claims->channel), 0) == 0
-         && sb_claim_time(&d, "exp", &claims->exp) == 0;
+         && sb_claim_time(&d, "exp", &claims->exp, 1) == 0
+         && sb_claim_time(&d, "nbf", &nbf, 0) == 0;
     sb_arena_free(mem);
     if (!ok) {
-        *why = "token lacks sub, role or exp";
+        *why = "token lacks sub, role or exp, or has a bad exp or nbf";
         return -1;
     }
 
@@ -190,6 +202,10 @@ sb_jwt_verify(const char *token, size_t len, const unsigned char *key,
     }
     if (claims->exp <= now_s) {
         *why = "token expired";
+        return -1;
+    }
+    if (nbf > now_s) {
+        *why = "token not valid yet (nbf)";
         return -1;
     }
     *why = NULL;
