@@ -54,6 +54,18 @@ my @cases = (
 
     # tokens
     ['GET', '/agent/me', undef, undef, 401, 'missing_token'],
+    # issue 8, item 13: query arguments decode cleanly or are refused
+    ['GET', '/admin/conversations?tag=%00x', $admin, undef, 400,
+     'bad_argument'],
+    ['GET', '/admin/conversations?tag=%ZZ', $admin, undef, 400,
+     'bad_argument'],
+    ['GET', '/admin/conversations?tag=abc%', $admin, undef, 400,
+     'bad_argument'],
+    ['GET', '/admin/conversations?group=%E9t%E9', $admin, undef, 400,
+     'bad_argument'],
+    # issue 8, item 14: a cursor ahead of the log is refused at once
+    ['GET', '/agent/events?cursor=999999', $ann, undef, 400,
+     'cursor_ahead'],
     ['GET', '/agent/me', 'not.a.token', undef, 401, 'invalid_token'],
     ['GET', '/agent/me', 'garbage', undef, 401, 'invalid_token'],
     ['GET', '/agent/me', mint('another-secret-123456', sub => 'ann',

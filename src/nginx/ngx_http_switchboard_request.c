@@ -197,16 +197,30 @@ ngx_http_switchboard_header(ngx_http_request_t *r, const char *name)
 }
 
 
-/* A query argument, URL-decoded into the request pool. */
+/*
+ * A query argument, percent-decoded: NGX_DECLINED when it is absent,
+ * NGX_ABORT when it is not clean (a "%" without two hex digits, or a value
+ * that decodes to a NUL or to invalid UTF-8): refused, never cut at the
+ * NUL or passed on as it came.
+ */
 ngx_int_t
 ngx_http_switchboard_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)
 {
     ngx_str_t   raw;
     u_char     *dst, *src;
+    size_t      i;
 
     if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &raw) != NGX_OK) {
         return NGX_DECLINED;
+    }
+    for (i = 0; i < raw.len; i++) {
+        if (raw.data[i] == '%'
+            && (i + 2 >= raw.len
+                || !isxdigit(raw.data[i + 1]) || !isxdigit(raw.data[i + 2])))
+        {
+            return NGX_ABORT;
+        }
     }
     value->data = ngx_pnalloc(r->pool, raw.len + 1);
     if (value->data == NULL) {
@@ -217,6 +231,11 @@ ngx_http_switchboard_arg(ngx_http_request_t *r, const char *name,
     ngx_unescape_uri(&dst, &src, raw.len, 0);
     *dst = '\0';
     value->len = dst - value->data;
+    if (ngx_strlen(value->data) != value->len
+        || !sb_valid_utf8(value->data, value->len))
+    {
+        return NGX_ABORT;
+    }
     return NGX_OK;
 }
 

@@ -67,8 +67,25 @@ sb_load_agent(sb_store_t *st, MDB_txn *txn, const char *tenant,
 }
 
 
+/* The last sequence number of an owner's log (0: an empty log). */
+static uint64_t
+sb_log_last(sb_store_t *st, MDB_txn *txn, sb_key_t *prefix)
+{
+    MDB_val  key, val;
+
+    if (sb_prefix_last(txn, st->db[SB_DB_EVENT], prefix, &key, &val) != 0
+        || key.mv_size != prefix->n + 8)
+    {
+        return 0;
+    }
+    return sb_be64((unsigned char *) key.mv_data + prefix->n);
+}
+
+
 /* R24: every entry after the cursor (up to a batch); MDB_NOTFOUND when
- * there is none, so that the caller holds the poll. */
+ * there is none, so that the caller holds the poll; a 400 when the cursor
+ * is ahead of the log (no event would ever answer it: a client's mistake,
+ * or a store restored from before its cursor). */
 int
 sb_query_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *owner, uint64_t cursor, sb_answer_t *ans)
@@ -107,7 +124,18 @@ sb_query_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
     mdb_cursor_close(cur);
     if ((rc && rc != MDB_NOTFOUND) || n == 0) {
         sb_jw_free(&w);
-        return rc && rc != MDB_NOTFOUND ? rc : MDB_NOTFOUND;
+        if (rc && rc != MDB_NOTFOUND) {
+            return rc;
+        }
+        last = sb_log_last(st, txn, &prefix);
+        if (cursor > last) {
+            sb_answer_error(ans, 400, "cursor_ahead", "cursor %llu is ahead "
+                            "of the log, whose last event is %llu",
+                            (unsigned long long) cursor,
+                            (unsigned long long) last);
+            return 0;
+        }
+        return MDB_NOTFOUND;
     }
     sb_jw_arr_end(&w);
     sb_jw_kint(&w, "cursor", (int64_t) last);
