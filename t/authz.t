@@ -85,6 +85,9 @@ sub bad_tokens {
         [ 'a signature spelled another way', respell($t->token($sub, $role,
                                                                  %chn)),
           401, 'invalid_token' ],
+        # a subject no URL could name (an admin could not unblock it)
+        [ 'a subject of ".."', $t->token('..', $role, %chn), 401,
+          'invalid_token' ],
         [ 'the wrong role', $wrong_role{$role}, 403, 'wrong_role' ],
         [ "another tenant's token", $t->token($sub, $role, tnt => 'other',
                                                %chn), 403, 'wrong_tenant' ],

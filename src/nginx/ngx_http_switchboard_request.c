@@ -207,32 +207,17 @@ ngx_int_t
 ngx_http_switchboard_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)
 {
-    ngx_str_t   raw;
-    u_char     *dst, *src;
-    size_t      i;
+    ngx_str_t  raw;
 
     if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &raw) != NGX_OK) {
         return NGX_DECLINED;
-    }
-    for (i = 0; i < raw.len; i++) {
-        if (raw.data[i] == '%'
-            && (i + 2 >= raw.len
-                || !isxdigit(raw.data[i + 1]) || !isxdigit(raw.data[i + 2])))
-        {
-            return NGX_ABORT;
-        }
     }
     value->data = ngx_pnalloc(r->pool, raw.len + 1);
     if (value->data == NULL) {
         return NGX_ERROR;
     }
-    dst = value->data;
-    src = raw.data;
-    ngx_unescape_uri(&dst, &src, raw.len, 0);
-    *dst = '\0';
-    value->len = dst - value->data;
-    if (ngx_strlen(value->data) != value->len
-        || !sb_valid_utf8(value->data, value->len))
+    if (sb_arg_decode((const char *) raw.data, raw.len, (char *) value->data,
+                      &value->len) != 0)
     {
         return NGX_ABORT;
     }

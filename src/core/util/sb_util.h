@@ -26,10 +26,12 @@ int sb_parse_time(const char *s, int64_t *ms);
 /* text */
 int sb_valid_id(const char *s, size_t len, int provider);
 int sb_valid_utf8(const unsigned char *s, size_t len);
+size_t sb_utf8_char(const unsigned char *s, size_t len);
 int sb_has_emoji(const unsigned char *s, size_t len);
 size_t sb_utf8_chars(const char *s, size_t len);
 size_t sb_utf8_cut(const char *s, size_t len, size_t max);
 int sb_normalize_tag(const char *in, size_t len, char *out);
+int sb_arg_decode(const char *in, size_t len, char *out, size_t *out_len);
 
 static inline sb_span_t
 sb_cspan(const char *s)
