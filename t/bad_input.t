@@ -4,6 +4,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
+use Encode ();
 use SbTest;
 use Switchboard::Token qw(mint);
 
@@ -117,6 +118,10 @@ my @cases = (
     # snooze and release (R7, R8)
     ['POST', "/agent/conversations/$conv/snooze", $ann, { for => '5h' },
      422, 'unknown_preset'],
+    # the message quotes 64 bytes of it, which cut an "\x{e9}" in two: the
+    # answer must still be JSON (the cut byte is written as U+FFFD)
+    ['POST', "/agent/conversations/$conv/snooze", $ann,
+     { for => 'x' . ("\x{e9}" x 40) }, 422, 'unknown_preset'],
     ['POST', "/agent/conversations/$conv/snooze", $ann,
      { until => '2020-01-01T00:00:00Z' }, 422, 'snooze_in_past'],
     ['POST', "/agent/conversations/$conv/snooze", $ann,
@@ -212,6 +217,9 @@ for my $c (@cases) {
       or diag $res->{body};
     ok(length(eval { $res->{json}{error}{message} } // ''),
        "$label: a message says why");
+    my $bytes = $res->{body};
+    ok(eval { Encode::decode('UTF-8', $bytes, Encode::FB_CROAK); 1 },
+       "$label: the answer is UTF-8");
     is($t->dump_store, $before, "$label: the store is unchanged");
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "edge/sb_edge.h"
+#include "util/sb_jread.h"
 
 static const char *const  sb_sys_names[SB_SYS_COUNT] = {
     NULL, "assigned", "reassigned", "snoozed", "woke", "released",
@@ -56,6 +57,25 @@ sb_render_delivery(sb_jw_t *w, const sb_delivery_t *d)
 }
 
 
+/* JSON the record keeps as it came (a provider's media reference), once
+ * read back: a damaged record must not make the answer something other
+ * than JSON. */
+static void
+sb_render_raw(sb_jw_t *w, sb_span_t json)
+{
+    sb_json_doc_t   d;
+    sb_json_tok_t   toks[16];
+    sb_arena_t     *mem = NULL;
+
+    if (sb_json_read_in(&d, json.p, json.n, 0, &mem, toks, 16) == 0) {
+        sb_jw_raw(w, json.p, json.n);
+    } else {
+        sb_jw_null(w);
+    }
+    sb_arena_free(mem);
+}
+
+
 /* A thread entry from its record; a record that does not decode shows
  * as null rather than stopping the answer. */
 void
@@ -78,7 +98,7 @@ sb_render_message(sb_jw_t *w, sb_span_t record)
     sb_jw_kstr(w, "event", sb_sys_names[m.event]);
     if (m.media.n) {
         sb_jw_key(w, "media");
-        sb_jw_raw(w, m.media.p, m.media.n);
+        sb_render_raw(w, m.media);
     }
     if (m.canned.n) {
         sb_jw_kspan(w, "canned", m.canned);

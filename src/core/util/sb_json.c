@@ -117,6 +117,9 @@ sb_jw_arr_end(sb_jw_t *w)
 }
 
 
+/* A JSON string. Bytes that are not UTF-8 (only a damaged record could
+ * hold them: inputs are checked) are written as U+FFFD, so that an answer
+ * is always JSON. */
 static void
 sb_jw_quoted(sb_jw_t *w, const char *s, size_t n)
 {
@@ -124,10 +127,22 @@ sb_jw_quoted(sb_jw_t *w, const char *s, size_t n)
     const char        *p, *end = s + n, *run;
     char               esc[6];
     unsigned char      c;
+    size_t             len;
 
     sb_jw_char(w, '"');
     for (p = run = s; p < end; p++) {
         c = (unsigned char) *p;
+        if (c >= 0x80) {
+            len = sb_utf8_char((const unsigned char *) p, (size_t) (end - p));
+            if (len) {
+                p += len - 1;
+                continue;
+            }
+            sb_jw_bytes(w, run, (size_t) (p - run));
+            run = p + 1;
+            sb_jw_bytes(w, "\\ufffd", 6);
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\') {
             continue;
         }

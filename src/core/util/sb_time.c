@@ -21,14 +21,18 @@ sb_now_ms(void)
 size_t
 sb_format_time(int64_t ms, char *buf, size_t len)
 {
-    time_t     s = (time_t) (ms / 1000);
+    int64_t    frac = ms % 1000;
+    time_t     s = (time_t) (ms / 1000 - (frac < 0));
     struct tm  tm;
     int        n;
 
-    gmtime_r(&s, &tm);
+    /* before 1970 too: the second is the floor, the fraction positive */
+    if (gmtime_r(&s, &tm) == NULL) {
+        memset(&tm, 0, sizeof(tm));
+    }
     n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                 tm.tm_min, tm.tm_sec, (int) (ms % 1000));
+                 tm.tm_min, tm.tm_sec, (int) (frac < 0 ? frac + 1000 : frac));
     return n < 0 ? 0 : (size_t) n < len ? (size_t) n : len - 1;
 }
 
