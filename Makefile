@@ -18,7 +18,7 @@ comma       := ,
 SAN_FLAGS   := --with-cc-opt="-fsanitize=address$(comma)undefined -fno-omit-frame-pointer" --with-ld-opt="-fsanitize=address$(comma)undefined"
 CFLAGS_CORE := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc/core
 
-.PHONY: all deps run test test-asan unit bench clean
+.PHONY: all deps run test test-asan unit bench soak fuzz fuzz-build fuzz-seeds clean
 
 all: $(MODULE) $(SB_TOKEN)
 
@@ -57,7 +57,7 @@ run: $(MODULE) $(SB_TOKEN)
 	nginx -p $(CURDIR)/var/ -c $(CURDIR)/conf/switchboard.conf \
 	    -g "daemon off; load_module $(CURDIR)/$(MODULE);"
 
-$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) t/unit/tap.h t/unit/core.h | deps
+$(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) t/unit/tap.h t/unit/core.h t/unit/seed_config.h | deps
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(CFLAGS_CORE) -It/unit -o $@ $< $(CORE_SRCS) -llmdb -ljansson -lcrypto
 
@@ -94,10 +94,84 @@ $(BUILD)/bench/%: t/bench/%.c
 	@mkdir -p $(BUILD)/bench
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
 
+# The chaos test of the suite (t/soak.t, 20 s there) for SOAK_SECONDS.
+SOAK_SECONDS ?= 300
+soak: $(MODULE) $(SB_TOKEN)
+	SOAK_SECONDS=$(SOAK_SECONDS) SB_MODULE=$(CURDIR)/$(MODULE) prove -v t/soak.t
+
 # About seven minutes; prints figures and ratios, never fails on a figure.
 bench: $(MODULE) $(BENCH_TOOLS)
 	@$(MAKE) -s deps EXTRA_PKGS="$(BENCH_PKGS)"
 	perl t/bench/run.pl $(CURDIR)/$(MODULE) $(CURDIR)/$(BUILD)/bench
+
+# Fuzzing (t/fuzz/): libFuzzer targets built with Debian's clang, ASan and
+# UBSan, over the core compiled once with coverage. `make fuzz` runs each
+# target FUZZ_SECONDS (or FUZZ_RUNS inputs, whichever ends first) on its
+# committed seeds plus a working corpus in build/fuzz/corpus; `make
+# fuzz-seeds` remakes the seeds from the suite.
+FUZZ        := $(BUILD)/fuzz
+FUZZ_CC     := clang
+FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -Wall -Werror -Isrc/core
+FUZZ_OBJS   := $(patsubst src/core/%.c,$(FUZZ)/core/%.o,$(CORE_SRCS))
+FUZZ_META   := whatsapp messenger instagram facebook
+FUZZ_PLAIN  := jwt body json time args records
+FUZZ_HOOKS  := $(addprefix webhook_,$(FUZZ_META) x sms)
+FUZZ_NAMES  := $(FUZZ_PLAIN) $(FUZZ_HOOKS)
+FUZZ_BINS   := $(addprefix $(FUZZ)/,$(FUZZ_NAMES))
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS   ?= -1
+FUZZ_PKGS   := clang libclang-rt-14-dev
+channel_of   = $(if $(filter x,$1),SB_CH_TWITTER,SB_CH_$(shell echo $1 | tr a-z A-Z))
+
+$(FUZZ)/core/%.o: src/core/%.c $(shell find src/core -name '*.h')
+	@mkdir -p $(dir $@)
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(addprefix $(FUZZ)/,$(FUZZ_PLAIN)): $(FUZZ)/%: t/fuzz/%.c t/fuzz/fuzz.h t/unit/seed_config.h $(FUZZ_OBJS)
+	@echo "  fuzz target $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) -llmdb -ljansson -lcrypto
+
+$(addprefix $(FUZZ)/,$(FUZZ_HOOKS)): $(FUZZ)/webhook_%: t/fuzz/webhook.c t/fuzz/fuzz.h t/unit/seed_config.h $(FUZZ_OBJS)
+	@echo "  fuzz target $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -DSB_FUZZ_CHANNEL=$(call channel_of,$*) -o $@ $< $(FUZZ_OBJS) -llmdb -ljansson -lcrypto
+
+fuzz-build:
+	@$(MAKE) -s deps EXTRA_PKGS="$(FUZZ_PKGS)"
+	@$(MAKE) $(FUZZ_BINS)
+
+# Each target in turn; a finding stops the run with its crash file.
+fuzz: fuzz-build
+	@for t in $(FUZZ_NAMES); do \
+	    mkdir -p $(FUZZ)/corpus/$$t; \
+	    seeds=t/fuzz/seeds/$$t; \
+	    case $$t in webhook_whatsapp|webhook_messenger|webhook_instagram|webhook_facebook) \
+	        seeds=t/fuzz/seeds/webhook_meta;; esac; \
+	    $(FUZZ)/$$t -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ)/crash-$$t- \
+	        $(FUZZ)/corpus/$$t $$seeds > $(FUZZ)/$$t.log 2>&1 \
+	        || { tail -60 $(FUZZ)/$$t.log; exit 1; }; \
+	    printf '%-18s %12s runs in %4s s, %6s exec/s, no finding\n' $$t \
+	        $$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ)/$$t.log) \
+	        $$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' $(FUZZ)/$$t.log) \
+	        $$(sed -n 's/^stat::average_exec_per_sec: *//p' $(FUZZ)/$$t.log); \
+	done
+
+# The seeds again from the suite's requests and stores: recorded, then
+# merged so that only inputs adding coverage are kept.
+fuzz-seeds: fuzz-build $(MODULE)
+	rm -rf $(FUZZ)/record $(FUZZ)/raw && mkdir -p $(FUZZ)/record && chmod 777 $(FUZZ)/record
+	SB_FUZZ_RECORD=$(CURDIR)/$(FUZZ)/record SB_MODULE=$(CURDIR)/$(MODULE) prove -r t >/dev/null || true
+	perl t/fuzz/seeds.pl $(FUZZ)/record $(FUZZ)/raw
+	@for t in $(FUZZ_NAMES); do \
+	    raw=$(FUZZ)/raw/$$t; seeds=t/fuzz/seeds/$$t; \
+	    case $$t in webhook_whatsapp|webhook_messenger|webhook_instagram|webhook_facebook) \
+	        raw=$(FUZZ)/raw/webhook_meta; seeds=t/fuzz/seeds/webhook_meta;; esac; \
+	    mkdir -p $$seeds; \
+	    $(FUZZ)/$$t -merge=1 $$seeds $$raw > $(FUZZ)/$$t.merge.log 2>&1 \
+	        || { tail -30 $(FUZZ)/$$t.merge.log; exit 1; }; \
+	    echo "$$t: $$(ls $$seeds | wc -l) seeds"; \
+	done
 
 clean:
 	rm -rf $(BUILD)

@@ -219,6 +219,32 @@ sub DESTROY {
     my ($self) = @_;
     local ($?, $@);
     $self->stop;
+    $self->record_store;
+}
+
+# --- fuzz seeds ---------------------------------------------------------
+# With SB_FUZZ_RECORD=dir, every request the suite sends and every store
+# it leaves are written there; t/fuzz/seeds.pl makes the fuzz targets'
+# seed corpora of them (their payloads are the suite's real ones).
+
+sub record_request {
+    my ($self, $method, $path, $token, $headers, $body) = @_;
+    my $dir = $ENV{SB_FUZZ_RECORD} or return;
+    open my $fh, '>>', "$dir/requests-$$.jsonl" or die "$dir: $!";
+    print $fh $JSON->encode({ method => $method, path => $path,
+                              token => $token, headers => $headers,
+                              body => defined $body ? unpack('H*', $body)
+                                                    : undef }), "\n";
+    close $fh;
+}
+
+sub record_store {
+    my ($self) = @_;
+    my $dir = $ENV{SB_FUZZ_RECORD} or return;
+    return unless -f "$self->{prefix}/store/data.mdb";
+    my $n = ++$self->{recorded};
+    system("mdb_dump -a '$self->{prefix}/store' > '$dir/store-$$-$n.dump' "
+           . "2>/dev/null");
 }
 
 # --- tokens -------------------------------------------------------------
@@ -240,6 +266,8 @@ sub raw_request {
     $body = $JSON->encode($body) if ref $body;
     utf8::encode($body) if defined $body && utf8::is_utf8($body);
     my $h = $o{headers} || {};
+    $self->record_request($method, $path, $o{token}, $h, $body)
+      if $ENV{SB_FUZZ_RECORD};
     my $req = "$method $path HTTP/1.1\r\nHost: localhost\r\n"
             . "Connection: close\r\n";
     $req .= "Authorization: Bearer $o{token}\r\n" if defined $o{token};

@@ -11,6 +11,7 @@
 
 #include "sb_core.h"
 #include "tap.h"
+#include "seed_config.h"
 
 #define SB_UNIT_HELPER  static __attribute__((unused))
 
@@ -24,33 +25,11 @@ SB_UNIT_HELPER void
 setup(void)
 {
     char  dir[] = "/tmp/sb-unit-XXXXXX", err[256];
-    int   ch;
 
     if (mkdtemp(dir) == NULL) {
         exit(2);
     }
-    cfg.nclasses = 3;
-    snprintf(cfg.classes[0].name, SB_ID_MAX, "chat");
-    cfg.classes[0].capacity = 3;
-    cfg.classes[0].channels = 1u << SB_CH_CHAT;
-    snprintf(cfg.classes[1].name, SB_ID_MAX, "mobile");
-    cfg.classes[1].capacity = 2;
-    cfg.classes[1].channels = 1u << SB_CH_MOBILE;
-    snprintf(cfg.classes[2].name, SB_ID_MAX, "messaging");
-    cfg.classes[2].capacity = 3;
-    cfg.classes[2].channels = (1u << SB_CH_MOBILE) - 1;
-    cfg.presence_timeout_ms = 90000;
-    cfg.first_reply_ms = 300000;
-    cfg.reply_ms = 43200000;
-    cfg.snooze_max_ms = 30LL * 86400000;
-    cfg.text_max = 4096;
-    cfg.deliver_attempts = 6;
-    cfg.deliver_backoff_ms = 2000;
-    cfg.deliver_lease_ms = 120000;
-    cfg.dedupe_ms = 7LL * 86400000;
-    for (ch = 0; ch < SB_CH_COUNT; ch++) {
-        cfg.caps[ch] = SB_CAP_ALL;
-    }
+    sb_seed_config(&cfg);
     st.cfg = &cfg;
     if (sb_store_open(&st, dir, 64 << 20, 1, err, sizeof(err)) != 0) {
         printf("Bail out! %s\n", err);
