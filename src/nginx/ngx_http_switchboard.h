@@ -20,6 +20,7 @@
 #define NGX_HTTP_SWITCHBOARD_ADMIN    3
 #define NGX_HTTP_SWITCHBOARD_WEBHOOK  4
 #define NGX_HTTP_SWITCHBOARD_ERRORS   5     /* switchboard_error_json */
+#define NGX_HTTP_SWITCHBOARD_HEALTH   6     /* switchboard_health */
 
 
 typedef struct {
@@ -167,6 +168,10 @@ char *ngx_http_switchboard_directive_error(ngx_conf_t *cf);
 /* errors.c: nginx's own error answers in our locations, as JSON */
 ngx_int_t ngx_http_switchboard_errors_init(ngx_conf_t *cf);
 char *ngx_http_switchboard_error_json(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* health.c: the operator's probe */
+char *ngx_http_switchboard_health(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /* policy directives and the seeds' defaults (_policy.c) */

@@ -187,7 +187,15 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_switchboard_module);
-    if (conf->kind == NGX_HTTP_SWITCHBOARD_WEBHOOK) {
+    if (conf->kind == NGX_HTTP_SWITCHBOARD_HEALTH) {
+        if (mcf->store_path.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "switchboard_health needs \"switchboard_store\""
+                               " at http level");
+            return NGX_CONF_ERROR;
+        }
+
+    } else if (conf->kind == NGX_HTTP_SWITCHBOARD_WEBHOOK) {
         if (mcf->store_path.len == 0 || conf->webhook_secret.len == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "a switchboard_webhook location needs "

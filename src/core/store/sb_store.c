@@ -1,8 +1,11 @@
 /* The environment: opened with its named databases, its format checked
  * (a store of the earlier JSON records is refused, never misread), and
- * the few row helpers every layer above uses. */
+ * the few row helpers every layer above uses; its usage and health for
+ * the operator's endpoints. */
 
 #include <stdio.h>
+
+#include <sys/stat.h>
 
 #include "store/sb_store.h"
 
@@ -262,4 +265,66 @@ sb_prefix_any(MDB_txn *txn, MDB_dbi dbi, sb_key_t *prefix)
                                                                     prefix);
     mdb_cursor_close(cur);
     return any;
+}
+
+
+void
+sb_store_usage(sb_store_t *st, sb_store_usage_t *u)
+{
+    MDB_envinfo  info;
+    MDB_stat     stat;
+
+    memset(u, 0, sizeof(*u));
+    if (mdb_env_info(st->env, &info) != 0
+        || mdb_env_stat(st->env, &stat) != 0)
+    {
+        return;
+    }
+    u->map_bytes = info.me_mapsize;
+    u->page_bytes = stat.ms_psize;
+    u->used_bytes = (info.me_last_pgno + 1) * (size_t) stat.ms_psize;
+    u->readers = info.me_numreaders;
+    u->max_readers = info.me_maxreaders;
+}
+
+
+/*
+ * A read of the format mark in txn, and the file at path compared with
+ * the one mapped: a data.mdb removed or replaced under a running nginx
+ * would take every later commit to a file no restart finds again.
+ */
+int
+sb_store_health(sb_store_t *st, MDB_txn *txn, const char *path, char *why,
+    size_t len)
+{
+    MDB_val      key = { sizeof(SB_FORMAT_KEY), (void *) SB_FORMAT_KEY };
+    MDB_val      val;
+    struct stat  mapped, named;
+    char         file[4096];
+    int          rc, fd;
+
+    rc = mdb_get(txn, st->db[SB_DB_META], &key, &val);
+    if (rc != 0 || val.mv_size != sizeof(SB_FORMAT) - 1
+        || memcmp(val.mv_data, SB_FORMAT, val.mv_size) != 0)
+    {
+        snprintf(why, len, "the store's format mark cannot be read: %s",
+                 rc ? mdb_strerror(rc) : "another format");
+        return -1;
+    }
+    snprintf(file, sizeof(file), "%s/data.mdb", path);
+    if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &mapped) != 0) {
+        snprintf(why, len, "the store's file cannot be examined");
+        return -1;
+    }
+    if (stat(file, &named) != 0) {
+        snprintf(why, len, "%s: %s (removed under nginx: commits go to a "
+                 "file no restart will find)", file, strerror(errno));
+        return -1;
+    }
+    if (named.st_dev != mapped.st_dev || named.st_ino != mapped.st_ino) {
+        snprintf(why, len, "%s is not the file nginx has open (replaced "
+                 "under nginx: restart it)", file);
+        return -1;
+    }
+    return 0;
 }

@@ -1,0 +1,82 @@
+/* switchboard_health: the operator's probe, without a token (guard it
+ * with allow/deny). 200 when a read of the store works and its file is
+ * the one mapped; 503 with the reason otherwise. */
+
+#include "ngx_http_switchboard.h"
+
+
+static ngx_int_t
+ngx_http_switchboard_health_handler(ngx_http_request_t *r)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+    sb_store_usage_t                   u;
+    sb_answer_t                        ans = { 0, NULL, NULL, 0 };
+    sb_jw_t                            w;
+    MDB_txn                           *txn;
+    char                               why[512], *path;
+
+    if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) {
+        return ngx_http_switchboard_error(r, 405, "method_not_allowed",
+                                          "GET or HEAD");
+    }
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
+    path = ngx_pnalloc(r->pool, mcf->store_path.len + 1);
+    if (path == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ngx_cpystrn((u_char *) path, mcf->store_path.data,
+                mcf->store_path.len + 1);
+
+    txn = ngx_http_switchboard_read_begin(r->connection->log);
+    if (txn == NULL) {
+        ngx_cpystrn((u_char *) why, (u_char *) "a read transaction failed "
+                    "(the error log says why)", sizeof(why));
+    } else if (sb_store_health(&ngx_http_switchboard_store, txn, path, why,
+                               sizeof(why)) == 0)
+    {
+        why[0] = '\0';
+    }
+    if (txn) {
+        ngx_http_switchboard_read_end();
+    }
+
+    sb_jw_init(&w, 256);
+    sb_jw_obj(&w);
+    if (why[0]) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "switchboard: unhealthy: %s", why);
+        sb_jw_kstr(&w, "status", "unavailable");
+        sb_jw_kstr(&w, "reason", why);
+    } else {
+        sb_store_usage(&ngx_http_switchboard_store, &u);
+        sb_jw_kstr(&w, "status", "ok");
+        sb_jw_kint(&w, "pid", (int64_t) ngx_pid);
+        sb_jw_key(&w, "store");
+        sb_jw_obj(&w);
+        sb_jw_kint(&w, "map_bytes", (int64_t) u.map_bytes);
+        sb_jw_kint(&w, "used_bytes", (int64_t) u.used_bytes);
+        sb_jw_kint(&w, "readers", u.readers);
+        sb_jw_obj_end(&w);
+    }
+    sb_jw_obj_end(&w);
+    if (sb_jw_answer(&w, why[0] ? 503 : 200, &ans) != 0) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return ngx_http_switchboard_answer(r, &ans);
+}
+
+
+char *
+ngx_http_switchboard_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_switchboard_loc_conf_t  *lcf = conf;
+    ngx_http_core_loc_conf_t         *clcf;
+
+    if (lcf->kind != NGX_HTTP_SWITCHBOARD_NONE) {
+        return "is duplicate";
+    }
+    lcf->kind = NGX_HTTP_SWITCHBOARD_HEALTH;
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_switchboard_health_handler;
+    return NGX_CONF_OK;
+}
