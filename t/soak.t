@@ -160,6 +160,54 @@ for my $pid (@pids) {
 $t->wait_workers([]);
 my $quiet = time;
 
+sleep $FIRST + 3;
+
+# deadlines (R13, R16), once every deadline due before the load stopped
+# has had time to fire: per agent log, every assignment is followed by at
+# most one first-reply timeout, never before it was due, and by one as
+# soon as it fell due (with a margin for a worker killed at that moment)
+my ($fired, $due_unfired, $twice_fired, $early) = (0, 0, 0, 0);
+for my $a (@agents) {
+    my ($cursor, @events) = (0);
+    while (1) {
+        my $r = $t->events($a, $cursor, 3);
+        last unless @{ $r->{events} // [] };
+        push @events, @{ $r->{events} };
+        $cursor = $r->{cursor};
+    }
+    my %open;      # conversation -> time of the assignment still held
+    for my $e (@events) {
+        my $c = $e->{conversation} // next;
+        my $at = SbTest::epoch_of($e->{at});
+        if ($e->{type} eq 'conversation.assigned') {
+            $open{$c} = $at;
+        } elsif ($e->{type} eq 'conversation.unassigned') {
+            if (!defined $open{$c}) {
+                $twice_fired++;
+                next;
+            }
+            if (($e->{reason} // '') eq 'first_reply_timeout') {
+                $fired++;
+                $early++ if $at - $open{$c} < $FIRST - 0.005;
+            }
+            delete $open{$c};
+        }
+    }
+    $due_unfired += grep { $_ < $quiet - $FIRST - 3 } values %open;
+}
+diag("first-reply deadlines fired: $fired");
+cmp_ok($fired, '>', 0, 'first-reply deadlines fell due and fired');
+is($twice_fired, 0, 'no deadline fired twice (an unassignment follows '
+                    . 'each assignment at most once)');
+is($early, 0, 'no deadline fired before it was due');
+is($due_unfired, 0, 'every deadline that fell due fired');
+
+# then nothing moves: with every agent unavailable a first-reply timeout
+# finds nobody to move to and leaves its conversation where it is, so the
+# conversations and the agents can be read one after the other
+$t->available($_, 'all', 0) for @agents;
+sleep $FIRST + 1;
+
 # --- what the store says ------------------------------------------------
 
 sub lines { map { open my $f, '<', $_ or die; chomp(my @l = <$f>); @l }
@@ -212,45 +260,6 @@ for my $a (@agents) {
           or diag($SbTest::JSON->encode($agent), " held $held");
     }
 }
-
-# deadlines (R13, R16): per agent log, every assignment is followed by at
-# most one first-reply timeout, never before it was due, and by one as
-# soon as it fell due (with a margin for a worker killed at that moment)
-my ($fired, $due_unfired, $twice_fired, $early) = (0, 0, 0, 0);
-for my $a (@agents) {
-    my ($cursor, @events) = (0);
-    while (1) {
-        my $r = $t->events($a, $cursor, 3);
-        last unless @{ $r->{events} // [] };
-        push @events, @{ $r->{events} };
-        $cursor = $r->{cursor};
-    }
-    my %open;      # conversation -> time of the assignment still held
-    for my $e (@events) {
-        my $c = $e->{conversation} // next;
-        my $at = SbTest::epoch_of($e->{at});
-        if ($e->{type} eq 'conversation.assigned') {
-            $open{$c} = $at;
-        } elsif ($e->{type} eq 'conversation.unassigned') {
-            if (!defined $open{$c}) {
-                $twice_fired++;
-                next;
-            }
-            if (($e->{reason} // '') eq 'first_reply_timeout') {
-                $fired++;
-                $early++ if $at - $open{$c} < $FIRST - 0.005;
-            }
-            delete $open{$c};
-        }
-    }
-    $due_unfired += grep { $_ < $quiet - $FIRST - 3 } values %open;
-}
-diag("first-reply deadlines fired: $fired");
-cmp_ok($fired, '>', 0, 'first-reply deadlines fell due and fired');
-is($twice_fired, 0, 'no deadline fired twice (an unassignment follows '
-                    . 'each assignment at most once)');
-is($early, 0, 'no deadline fired before it was due');
-is($due_unfired, 0, 'every deadline that fell due fired');
 
 # the kills are the test's own: any other alert is not
 my @bad = grep { /\[(alert|emerg|crit)\]/ && !/exited on signal 9/ }
