@@ -35,6 +35,7 @@ typedef struct {
     ngx_msec_t                 reply_timeout;
     ngx_msec_t                 snooze_max;
     ngx_flag_t                 sticky;
+    ngx_uint_t                 auth_log_level;
     size_t                     text_max;
     ngx_int_t                  deliver_attempts;
     ngx_msec_t                 deliver_backoff;
@@ -84,6 +85,14 @@ typedef struct {
     void                      *delivery;    /* a request made for a job */
     ngx_buf_t                 *error_body;  /* nginx's error, as JSON */
     unsigned                   error_json:1;
+
+    /* for the log variables (_variables.c) */
+    const char                *role;        /* the token's, once taken */
+    uint64_t                   conversation; /* named, or made by it */
+    ngx_str_t                  error;       /* the code of a refusal */
+    ngx_msec_t                 submitted;   /* to the write path */
+    ngx_msec_t                 commit_ms;   /* until its answer */
+    unsigned                   committed:1;
 } ngx_http_switchboard_ctx_t;
 
 
@@ -169,6 +178,11 @@ char *ngx_http_switchboard_directive_error(ngx_conf_t *cf);
 ngx_int_t ngx_http_switchboard_errors_init(ngx_conf_t *cf);
 char *ngx_http_switchboard_error_json(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+/* variables.c: $switchboard_tenant and the others for log_format */
+ngx_int_t ngx_http_switchboard_log_variables(ngx_conf_t *cf);
+void ngx_http_switchboard_note_error(ngx_http_request_t *r,
+    const char *body, size_t len);
 
 /* health.c: the operator's probe */
 char *ngx_http_switchboard_health(ngx_conf_t *cf, ngx_command_t *cmd,

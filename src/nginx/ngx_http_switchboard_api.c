@@ -63,6 +63,7 @@ ngx_http_switchboard_path_conv(ngx_http_request_t *r,
                                          "no such conversation");
         return NGX_DECLINED;
     }
+    ctx->conversation = ctx->conv;
     return NGX_OK;
 }
 

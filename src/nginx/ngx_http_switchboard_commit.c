@@ -140,6 +140,14 @@ ngx_http_switchboard_submit(ngx_http_request_t *r, sb_cmd_t *cmd)
     }
     op->cmd = *cmd;
     op->request = r;
+    if (r) {
+        ngx_http_switchboard_ctx_t  *ctx;
+
+        ctx = ngx_http_get_module_ctx(r, ngx_http_switchboard_module);
+        if (ctx) {
+            ctx->submitted = ngx_current_msec;
+        }
+    }
 
     (void) ngx_thread_mutex_lock(&cm->mutex, cm->log);
     ngx_queue_insert_tail(&cm->pending, &op->queue);
@@ -240,6 +248,28 @@ ngx_http_switchboard_commit_thread(void *data, ngx_log_t *log)
 }
 
 
+/* $switchboard_commit_ms and $switchboard_conversation of a command's
+ * request: the wait from submit to answer, and what it was about. */
+static void
+ngx_http_switchboard_note_commit(ngx_http_request_t *r,
+    ngx_http_switchboard_op_t *op)
+{
+    ngx_http_switchboard_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_switchboard_module);
+    if (ctx == NULL) {
+        return;
+    }
+    ctx->commit_ms = ngx_current_msec - ctx->submitted;
+    ctx->committed = 1;
+    if (op->result.conv) {
+        ctx->conversation = op->result.conv;
+    } else if (op->cmd.conv) {
+        ctx->conversation = op->cmd.conv;
+    }
+}
+
+
 /* The answers, rendered from the results (and from the store, read after
  * the commit), then finalized. */
 static void
@@ -266,6 +296,7 @@ ngx_http_switchboard_answer_batch(ngx_http_switchboard_committer_t *cm)
             sb_result_answer(&ngx_http_switchboard_store, txn, &op->cmd,
                              &op->result, &ans);
         }
+        ngx_http_switchboard_note_commit(r, op);
         c = r->connection;
         ngx_http_finalize_request(r, ngx_http_switchboard_answer(r, &ans));
         ngx_http_run_posted_requests(c);

@@ -21,6 +21,16 @@ static char *ngx_http_switchboard_deliver_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 
 
+/* as limit_req_log_level: where refused tokens are logged */
+static ngx_conf_enum_t  ngx_http_switchboard_log_levels[] = {
+    { ngx_string("info"), NGX_LOG_INFO },
+    { ngx_string("notice"), NGX_LOG_NOTICE },
+    { ngx_string("warn"), NGX_LOG_WARN },
+    { ngx_string("error"), NGX_LOG_ERR },
+    { ngx_null_string, 0 }
+};
+
+
 ngx_command_t  ngx_http_switchboard_commands[] = {
 
     { ngx_string("switchboard_store"),
@@ -92,6 +102,13 @@ ngx_command_t  ngx_http_switchboard_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("switchboard_auth_log_level"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, auth_log_level),
+      &ngx_http_switchboard_log_levels },
 
     { ngx_string("switchboard_sticky"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,

@@ -74,6 +74,7 @@ ngx_http_switchboard_error_header_filter(ngx_http_request_t *r)
     }
 
     ngx_http_switchboard_error_text(r->err_status, &ans);
+    ngx_http_switchboard_note_error(r, ans.body, ans.len);
     b = ngx_create_temp_buf(r->pool, ans.len);
     if (ans.body == NULL || b == NULL) {
         sb_answer_free(&ans);

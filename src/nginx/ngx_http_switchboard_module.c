@@ -71,6 +71,7 @@ ngx_http_switchboard_create_main_conf(ngx_conf_t *cf)
     mcf->reply_timeout = NGX_CONF_UNSET_MSEC;
     mcf->snooze_max = NGX_CONF_UNSET_MSEC;
     mcf->sticky = NGX_CONF_UNSET;
+    mcf->auth_log_level = NGX_CONF_UNSET_UINT;
     mcf->text_max = NGX_CONF_UNSET_SIZE;
     mcf->deliver_attempts = NGX_CONF_UNSET;
     mcf->deliver_backoff = NGX_CONF_UNSET_MSEC;
@@ -98,6 +99,7 @@ ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(mcf->reply_timeout, 12 * 3600000);
     ngx_conf_init_msec_value(mcf->snooze_max, (ngx_msec_t) 30 * 86400000);
     ngx_conf_init_value(mcf->sticky, 0);
+    ngx_conf_init_uint_value(mcf->auth_log_level, NGX_LOG_ERR);
     ngx_conf_init_size_value(mcf->text_max, 4096);
 
     /* R22: six tries over about a minute by default (2s, 4s, 8s, 16s,
@@ -263,7 +265,7 @@ ngx_http_switchboard_add_variables(ngx_conf_t *cf)
         v->get_handler = ngx_http_switchboard_deliver_variable;
         v->data = (uintptr_t) names[i];
     }
-    return NGX_OK;
+    return ngx_http_switchboard_log_variables(cf);
 }
 
 

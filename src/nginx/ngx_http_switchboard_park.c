@@ -127,6 +127,41 @@ ngx_http_switchboard_parked_read(ngx_event_t *rev)
 }
 
 
+/* Who polled, for the log variables: the log's key is "tenant/a:agent"
+ * or "tenant/v:channel:visitor". */
+static ngx_int_t
+ngx_http_switchboard_unpark_ctx(ngx_http_request_t *r,
+    ngx_http_switchboard_waiter_t *w)
+{
+    ngx_http_switchboard_ctx_t  *ctx;
+    ngx_str_t                   *key;
+    u_char                      *owner, *end, *sub;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_switchboard_ctx_t));
+    if (ctx == NULL) {
+        ngx_http_free_request(r, 0);
+        return NGX_ERROR;
+    }
+    ngx_http_set_ctx(r, ctx, ngx_http_switchboard_module);
+    if (w->log == NULL) {
+        return NGX_OK;
+    }
+    key = &w->log->sn.str;
+    end = key->data + key->len;
+    ngx_memcpy(ctx->tenant, key->data,
+               ngx_min(w->log->tenant_len, SB_ID_MAX));
+    owner = key->data + w->log->tenant_len + 1;
+    if (owner + 2 > end) {
+        return NGX_OK;
+    }
+    sub = ngx_strlchr(owner + 2, end, ':');
+    sub = owner[0] == 'v' && sub ? sub + 1 : owner + 2;
+    ctx->role = owner[0] == 'v' ? "visitor" : "agent";
+    ngx_memcpy(ctx->actor, sub, ngx_min((size_t) (end - sub), SB_ID_MAX));
+    return NGX_OK;
+}
+
+
 /* The request that carries the answer of a parked poll: made on the
  * connection as nginx makes one for the next keep-alive request, with
  * what the access log needs of the first. */
@@ -191,5 +226,5 @@ ngx_http_switchboard_unpark(ngx_http_switchboard_waiter_t *w)
         return NULL;
     }
     ngx_str_set(&r->http_protocol, "HTTP/1.1");
-    return r;
+    return ngx_http_switchboard_unpark_ctx(r, w) == NGX_OK ? r : NULL;
 }

@@ -124,12 +124,14 @@ ngx_http_switchboard_release(ngx_http_switchboard_waiter_t *w,
     char                 body[64];
     ngx_int_t            rc;
 
-    ngx_http_switchboard_unlink(w);
+    /* unparked while the waiter still knows its log: the new request
+     * takes who polled from the log's name */
     if (r == NULL) {
         r = ngx_http_switchboard_unpark(w);
     } else {
         w->cln->handler = NULL;      /* the request goes on without it */
     }
+    ngx_http_switchboard_unlink(w);
     ngx_free(w);
     if (r == NULL) {
         if (ans) {

@@ -28,6 +28,9 @@ ngx_http_switchboard_answer(ngx_http_request_t *r, sb_answer_t *ans)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "switchboard: store failure: %*s", ans->len, ans->body);
     }
+    if (ans->status >= 400 && ans->content_type == NULL) {
+        ngx_http_switchboard_note_error(r, ans->body, ans->len);
+    }
 
     /* answered before reading: the unread body must not become a request */
     if (ngx_http_discard_request_body(r) != NGX_OK) {
@@ -256,8 +259,8 @@ ngx_http_switchboard_tenant(ngx_http_request_t *r, char *tenant,
  * token's tenant (default "default") must be the request's tenant. Sends
  * nothing: a refusal is left in err for the caller to answer.
  */
-ngx_int_t
-ngx_http_switchboard_authenticate(ngx_http_request_t *r,
+static ngx_int_t
+ngx_http_switchboard_check_token(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, const char *role, sb_answer_t *err)
 {
     ngx_http_switchboard_main_conf_t  *mcf;
@@ -288,8 +291,6 @@ ngx_http_switchboard_authenticate(ngx_http_request_t *r,
                       &why)
         != 0)
     {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "switchboard: token refused: %s", why);
         sb_answer_error(err, 401, "invalid_token", "%s", why);
         return NGX_DECLINED;
     }
@@ -315,6 +316,7 @@ ngx_http_switchboard_authenticate(ngx_http_request_t *r,
     }
     ngx_cpystrn((u_char *) ctx->actor, (u_char *) claims.sub,
                 sizeof(ctx->actor));
+    ctx->role = role;
 
     ctx->channel = -1;
     if (claims.channel[0]) {
@@ -323,6 +325,38 @@ ngx_http_switchboard_authenticate(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * R25, then the refusal in the error log at switchboard_auth_log_level
+ * (error by default, which Debian's default error_log shows), one line a
+ * second per worker: a flood of bad tokens is counted, not written out.
+ */
+ngx_int_t
+ngx_http_switchboard_authenticate(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, const char *role, sb_answer_t *err)
+{
+    static time_t                      last;
+    static ngx_uint_t                  quiet;
+    ngx_http_switchboard_main_conf_t  *mcf;
+    ngx_int_t                          rc;
+
+    rc = ngx_http_switchboard_check_token(r, ctx, role, err);
+    if (rc == NGX_OK || (err->status != 401 && err->status != 403)) {
+        return rc;
+    }
+    if (ngx_time() == last) {
+        quiet++;
+        return rc;
+    }
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
+    ngx_log_error(mcf->auth_log_level, r->connection->log, 0,
+                  "switchboard: %s token refused: %*s (%ui more refused "
+                  "since the last line)", role, err->len, err->body, quiet);
+    last = ngx_time();
+    quiet = 0;
+    return rc;
 }
 
 
