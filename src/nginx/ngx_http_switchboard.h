@@ -21,6 +21,12 @@
 #define NGX_HTTP_SWITCHBOARD_WEBHOOK  4
 #define NGX_HTTP_SWITCHBOARD_ERRORS   5     /* switchboard_error_json */
 #define NGX_HTTP_SWITCHBOARD_HEALTH   6     /* switchboard_health */
+#define NGX_HTTP_SWITCHBOARD_METRICS  7     /* switchboard_metrics */
+
+/* what the metrics count of a webhook */
+#define NGX_HTTP_SWITCHBOARD_HOOK_RECEIVED       0
+#define NGX_HTTP_SWITCHBOARD_HOOK_BAD_SIGNATURE  1
+#define NGX_HTTP_SWITCHBOARD_HOOK_REFUSED        2
 
 
 typedef struct {
@@ -183,6 +189,15 @@ char *ngx_http_switchboard_error_json(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_switchboard_log_variables(ngx_conf_t *cf);
 void ngx_http_switchboard_note_error(ngx_http_request_t *r,
     const char *body, size_t len);
+
+/* metrics.c: counters in a shared zone, gauges from the store */
+ngx_int_t ngx_http_switchboard_metrics_zone(ngx_conf_t *cf);
+ngx_int_t ngx_http_switchboard_metrics_init(ngx_cycle_t *cycle);
+void ngx_http_switchboard_metric_webhook(ngx_uint_t channel, ngx_uint_t what);
+void ngx_http_switchboard_metric_batch(ngx_uint_t n, ngx_msec_t us);
+void ngx_http_switchboard_metric_poll(ngx_uint_t visitor, ngx_int_t delta);
+char *ngx_http_switchboard_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* health.c: the operator's probe */
 char *ngx_http_switchboard_health(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -22,6 +22,7 @@ typedef struct {
     sb_cmd_t                        *cmds[NGX_HTTP_SWITCHBOARD_BATCH];
     sb_result_t                      results[NGX_HTTP_SWITCHBOARD_BATCH];
     ngx_uint_t                       nbatch;
+    ngx_msec_t                       commit_us;    /* the last batch's */
     sb_batch_t                      *cache;
     sb_moved_t                       moved;
     ngx_thread_task_t               *task;
@@ -240,11 +241,17 @@ ngx_http_switchboard_commit_thread(void *data, ngx_log_t *log)
     ngx_http_switchboard_committer_t  *cm = data;
     size_t                             n;
 
+    struct timespec                    t0, t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     sb_apply_collected(&ngx_http_switchboard_store, cm->cache,
                        ngx_http_switchboard_collect, cm, cm->cmds,
                        cm->results, NGX_HTTP_SWITCHBOARD_BATCH, &n,
                        &cm->moved);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     cm->nbatch = n;
+    cm->commit_us = (t1.tv_sec - t0.tv_sec) * 1000000
+                    + (t1.tv_nsec - t0.tv_nsec) / 1000;
 }
 
 
@@ -316,6 +323,9 @@ ngx_http_switchboard_committed(ngx_event_t *ev)
 
     for (i = 0; i < cm->nbatch; i++) {
         cm->batch[i]->result = cm->results[i];
+    }
+    if (cm->nbatch) {
+        ngx_http_switchboard_metric_batch(cm->nbatch, cm->commit_us);
     }
     ngx_http_switchboard_answer_batch(cm);
 

@@ -222,6 +222,13 @@ ngx_command_t  ngx_http_switchboard_commands[] = {
       offsetof(ngx_http_switchboard_main_conf_t, dedupe_window),
       NULL },
 
+    { ngx_string("switchboard_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_switchboard_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("switchboard_health"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_switchboard_health,

@@ -13,6 +13,7 @@ static void *ngx_http_switchboard_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_switchboard_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_switchboard_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_switchboard_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_switchboard_init_process(ngx_cycle_t *cycle);
 static void ngx_http_switchboard_exit_process(ngx_cycle_t *cycle);
@@ -23,7 +24,7 @@ sb_store_t  ngx_http_switchboard_store;
 
 static ngx_http_module_t  ngx_http_switchboard_module_ctx = {
     ngx_http_switchboard_add_variables,    /* preconfiguration */
-    ngx_http_switchboard_errors_init,      /* postconfiguration */
+    ngx_http_switchboard_postconfiguration, /* postconfiguration */
 
     ngx_http_switchboard_create_main_conf, /* create main configuration */
     ngx_http_switchboard_init_main_conf,   /* init main configuration */
@@ -189,11 +190,15 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_switchboard_module);
-    if (conf->kind == NGX_HTTP_SWITCHBOARD_HEALTH) {
+    if (conf->kind == NGX_HTTP_SWITCHBOARD_HEALTH
+        || conf->kind == NGX_HTTP_SWITCHBOARD_METRICS)
+    {
         if (mcf->store_path.len == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "switchboard_health needs \"switchboard_store\""
-                               " at http level");
+                               "switchboard_%s needs \"switchboard_store\" "
+                               "at http level",
+                               conf->kind == NGX_HTTP_SWITCHBOARD_HEALTH
+                               ? "health" : "metrics");
             return NGX_CONF_ERROR;
         }
 
@@ -239,6 +244,22 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
      * (and its other errors) JSON */
 
     return NGX_CONF_OK;
+}
+
+
+/* The error filters; the metrics zone, where there is a store to count. */
+static ngx_int_t
+ngx_http_switchboard_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+
+    mcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_switchboard_module);
+    if (mcf->store_path.len
+        && ngx_http_switchboard_metrics_zone(cf) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+    return ngx_http_switchboard_errors_init(cf);
 }
 
 
@@ -369,6 +390,7 @@ ngx_http_switchboard_init_process(ngx_cycle_t *cycle)
 
     /* the write path first: the others register their hooks on it */
     if (ngx_http_switchboard_commit_init(cycle) != NGX_OK
+        || ngx_http_switchboard_metrics_init(cycle) != NGX_OK
         || ngx_http_switchboard_wake_listen(cycle) != NGX_OK
         || ngx_http_switchboard_poll_init(cycle) != NGX_OK
         || ngx_http_switchboard_timer_init(cycle) != NGX_OK

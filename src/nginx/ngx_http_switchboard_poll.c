@@ -75,9 +75,20 @@ ngx_http_switchboard_log_prune(ngx_http_switchboard_log_t *log)
 
 
 /* Out of every list; the log node is pruned by the caller. */
+/* a visitor's log ("tenant/v:…") or an agent's ("tenant/a:…") */
+static ngx_uint_t
+ngx_http_switchboard_by_visitor(ngx_http_switchboard_log_t *log)
+{
+    return log->sn.str.len > log->tenant_len + 1
+           && log->sn.str.data[log->tenant_len + 1] == 'v';
+}
+
+
 static void
 ngx_http_switchboard_unlink(ngx_http_switchboard_waiter_t *w)
 {
+    ngx_http_switchboard_metric_poll(
+        ngx_http_switchboard_by_visitor(w->log), -1);
     ngx_queue_remove(&w->waiting);
     ngx_queue_remove(&w->everyone);
     w->log = NULL;
@@ -248,6 +259,7 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
     ctx->hold = w;
     ngx_queue_insert_tail(&log->waiters, &w->waiting);
     ngx_queue_insert_tail(&ngx_http_switchboard_everyone, &w->everyone);
+    ngx_http_switchboard_metric_poll(ngx_http_switchboard_by_visitor(log), 1);
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
     w->timer.handler = ngx_http_switchboard_poll_timeout;

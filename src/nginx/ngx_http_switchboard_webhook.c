@@ -75,6 +75,8 @@ ngx_http_switchboard_webhook_handler(ngx_http_request_t *r,
                                           ? "GET (handshake) or POST"
                                           : "POST");
     }
+    ngx_http_switchboard_metric_webhook(ctx->channel,
+                                        NGX_HTTP_SWITCHBOARD_HOOK_RECEIVED);
     return ngx_http_switchboard_read_body(r,
                                           ngx_http_switchboard_webhook_body);
 }
@@ -122,6 +124,8 @@ ngx_http_switchboard_verified(ngx_http_request_t *r, sb_hook_t *hook,
     if (sig == NULL) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "switchboard: webhook without a signature");
+        ngx_http_switchboard_metric_webhook(hook->channel,
+                                   NGX_HTTP_SWITCHBOARD_HOOK_BAD_SIGNATURE);
         ngx_http_finalize_request(r,
             ngx_http_switchboard_error(r, 401, "missing_signature",
                                        "the provider's signature header is "
@@ -136,6 +140,8 @@ ngx_http_switchboard_verified(ngx_http_request_t *r, sb_hook_t *hook,
     if (rc == -1) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "switchboard: webhook with a wrong signature");
+        ngx_http_switchboard_metric_webhook(hook->channel,
+                                   NGX_HTTP_SWITCHBOARD_HOOK_BAD_SIGNATURE);
         if (ops->done) {
             ops->done(hook);
         }
@@ -156,6 +162,8 @@ ngx_http_switchboard_verified(ngx_http_request_t *r, sb_hook_t *hook,
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "switchboard: webhook refused with %d: %*s",
                       err.status, err.len, err.body);
+        ngx_http_switchboard_metric_webhook(hook->channel,
+                                   NGX_HTTP_SWITCHBOARD_HOOK_REFUSED);
         ngx_http_finalize_request(r, ngx_http_switchboard_answer(r, &err));
         return NGX_ERROR;
     }

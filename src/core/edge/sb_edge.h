@@ -55,6 +55,26 @@ void sb_query_conversations(sb_store_t *st, MDB_txn *txn,
     sb_answer_t *ans);
 void sb_query_stats(sb_store_t *st, MDB_txn *txn, const char *tenant,
     int64_t now, sb_answer_t *ans);
+
+/* the stats of a tenant, typed (sb_inspect.c): agents per class and
+ * status (presence lapsed counted red), conversations per state, and
+ * each queue to the callback (oldest_at: ms, 0 when empty) */
+typedef struct {
+    int64_t  agents[SB_MAX_CLASSES][SB_STATUS_COUNT];
+    int64_t  states[SB_STATE_COUNT];
+} sb_counts_t;
+
+typedef void (*sb_queue_pt)(void *data, const char *group,
+    const char *klass, int64_t length, int64_t oldest_at);
+
+int sb_stats_gather(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    int64_t now, sb_counts_t *n, sb_queue_pt each, void *data);
+
+const char *sb_refusal_name(int refusal);
+
+/* Prometheus text of what the store knows, every tenant (sb_metrics.c) */
+int sb_metrics_store(sb_store_t *st, MDB_txn *txn, int64_t now,
+    sb_jw_t *w);
 void sb_query_canned(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *id, sb_answer_t *ans);
 void sb_query_block(sb_store_t *st, MDB_txn *txn, const char *tenant,

@@ -106,12 +106,6 @@ sb_query_conversations(sb_store_t *st, MDB_txn *txn, const char *tenant,
 }
 
 
-typedef struct {
-    int64_t  agents[SB_MAX_CLASSES][SB_STATUS_COUNT];
-    int64_t  states[SB_STATE_COUNT];
-} sb_counts_t;
-
-
 static int64_t
 sb_counter(MDB_val *val)
 {
@@ -190,25 +184,22 @@ sb_oldest(sb_store_t *st, MDB_txn *txn, const char *tenant,
 }
 
 
-/* queues {group: {class: {length, oldest_wait_seconds}}}, from the 'q'
- * counters (in group order); the other counters are gathered in n */
+/* The counters of a tenant, in key order: conversations per state and
+ * agents per class and status into n; each queue ('q', in group order)
+ * to the callback with its length and oldest wait. */
 static int
-sb_stats_queues(sb_store_t *st, MDB_txn *txn, const char *tenant,
-    int64_t now, sb_jw_t *w, sb_counts_t *n)
+sb_stats_counters(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    sb_counts_t *n, sb_queue_pt each, void *data)
 {
     MDB_cursor  *cur;
     MDB_val      key, val;
     sb_key_t     prefix;
     const char  *p, *group, *klass;
-    char         open_group[SB_ID_MAX + 1] = "";
-    int64_t      at;
     int          rc, k;
 
     sb_key_init(&prefix, tenant);
     SB_TRY(mdb_cursor_open(txn, st->db[SB_DB_COUNTER], &cur));
     key = sb_key_val(&prefix);
-    sb_jw_key(w, "queues");
-    sb_jw_obj(w);
     for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
          rc == 0 && sb_key_has_prefix(&key, &prefix)
          && key.mv_size > prefix.n + 1;
@@ -242,27 +233,52 @@ sb_stats_queues(sb_store_t *st, MDB_txn *txn, const char *tenant,
         {
             continue;
         }
-        if (strcmp(open_group, group) != 0) {
-            if (open_group[0]) {
-                sb_jw_obj_end(w);
-            }
-            sb_jw_key(w, group);
-            sb_jw_obj(w);
-            snprintf(open_group, sizeof(open_group), "%s", group);
-        }
-        at = sb_oldest(st, txn, tenant, group, klass);
-        sb_jw_key(w, klass);
-        sb_jw_obj(w);
-        sb_jw_kint(w, "length", sb_counter(&val));
-        sb_jw_kint(w, "oldest_wait_seconds", at ? (now - at) / 1000 : 0);
-        sb_jw_obj_end(w);
+        each(data, group, klass, sb_counter(&val),
+             sb_oldest(st, txn, tenant, group, klass));
     }
     mdb_cursor_close(cur);
-    if (open_group[0]) {
-        sb_jw_obj_end(w);
-    }
-    sb_jw_obj_end(w);
     return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+int
+sb_stats_gather(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    int64_t now, sb_counts_t *n, sb_queue_pt each, void *data)
+{
+    memset(n, 0, sizeof(*n));
+    SB_TRY(sb_stats_counters(st, txn, tenant, n, each, data));
+    return sb_stats_lapsed(st, txn, tenant, now, n);
+}
+
+
+/* queues {group: {class: {length, oldest_wait_seconds}}} */
+typedef struct {
+    sb_jw_t  *w;
+    int64_t   now;
+    char      open_group[SB_ID_MAX + 1];
+} sb_queues_json_t;
+
+
+static void
+sb_queue_json(void *data, const char *group, const char *klass,
+    int64_t length, int64_t oldest_at)
+{
+    sb_queues_json_t  *q = data;
+
+    if (strcmp(q->open_group, group) != 0) {
+        if (q->open_group[0]) {
+            sb_jw_obj_end(q->w);
+        }
+        sb_jw_key(q->w, group);
+        sb_jw_obj(q->w);
+        snprintf(q->open_group, sizeof(q->open_group), "%s", group);
+    }
+    sb_jw_key(q->w, klass);
+    sb_jw_obj(q->w);
+    sb_jw_kint(q->w, "length", length);
+    sb_jw_kint(q->w, "oldest_wait_seconds",
+               oldest_at ? (q->now - oldest_at) / 1000 : 0);
+    sb_jw_obj_end(q->w);
 }
 
 
@@ -271,17 +287,23 @@ void
 sb_query_stats(sb_store_t *st, MDB_txn *txn, const char *tenant,
     int64_t now, sb_answer_t *ans)
 {
-    sb_counts_t  n;
-    sb_jw_t      w;
-    int          rc, k, s;
+    sb_counts_t       n;
+    sb_jw_t           w;
+    sb_queues_json_t  q;
+    int               rc, k, s;
 
-    memset(&n, 0, sizeof(n));
     sb_jw_init(&w, 1024);
     sb_jw_obj(&w);
-    rc = sb_stats_queues(st, txn, tenant, now, &w, &n);
-    if (rc == 0) {
-        rc = sb_stats_lapsed(st, txn, tenant, now, &n);
+    sb_jw_key(&w, "queues");
+    sb_jw_obj(&w);
+    q.w = &w;
+    q.now = now;
+    q.open_group[0] = '\0';
+    rc = sb_stats_gather(st, txn, tenant, now, &n, sb_queue_json, &q);
+    if (q.open_group[0]) {
+        sb_jw_obj_end(&w);
     }
+    sb_jw_obj_end(&w);
     if (rc) {
         sb_jw_finish(&w, rc, ans);
         return;

@@ -36,6 +36,18 @@ static const sb_refusal_name_t  sb_refusals[SB_REFUSE_COUNT] = {
 };
 
 
+/* the refusal's code, as the answer and the metrics name it */
+const char *
+sb_refusal_name(int refusal)
+{
+    if (refusal <= SB_REFUSE_NONE || refusal >= SB_REFUSE_COUNT) {
+        return "none";
+    }
+    return sb_refusals[refusal].code ? sb_refusals[refusal].code
+                                     : "channel_lacks";
+}
+
+
 static void
 sb_refusal_answer(const sb_cmd_t *cmd, const sb_result_t *res,
     sb_answer_t *ans)

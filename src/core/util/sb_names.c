@@ -155,3 +155,19 @@ sb_class_find(const sb_config_t *cfg, const char *name, size_t len)
     }
     return -1;
 }
+
+
+/* a command's name, for the metrics */
+const char *
+sb_cmd_name(int type)
+{
+    static const char  *names[SB_CMD_COUNT] = {
+        "visitor_message", "webhook", "agent_message", "end", "snooze",
+        "release", "transfer", "tags", "block", "availability", "seen",
+        "put_agent", "delete_agent", "put_group", "delete_group",
+        "put_canned", "delete_canned", "unblock", "fire", "delivered",
+        "purge"
+    };
+
+    return type >= 0 && type < SB_CMD_COUNT ? names[type] : "?";
+}
