@@ -18,7 +18,7 @@ comma       := ,
 SAN_FLAGS   := --with-cc-opt="-fsanitize=address$(comma)undefined -fno-omit-frame-pointer" --with-ld-opt="-fsanitize=address$(comma)undefined"
 CFLAGS_CORE := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc/core
 
-.PHONY: all deps run test test-asan unit bench soak fuzz fuzz-build fuzz-seeds clean
+.PHONY: all deps run test test-asan unit bench soak deb test-deb fuzz fuzz-build fuzz-seeds clean
 
 all: $(MODULE) $(SB_TOKEN)
 
@@ -93,6 +93,22 @@ $(BUILD)/bench/core: t/bench/core.c $(CORE_SRCS) | deps
 $(BUILD)/bench/%: t/bench/%.c
 	@mkdir -p $(BUILD)/bench
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+# The Debian package (debian/): built with dpkg-buildpackage and dh_nginx
+# against Debian's nginx; the .deb lands in build/deb/. `make test-deb`
+# installs it into the system nginx, tries it, and purges it (root).
+DEB_VERSION := $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+DEB_FILE    := build/deb/libnginx-mod-http-switchboard_$(DEB_VERSION)_$(shell dpkg --print-architecture).deb
+deb:
+	@$(MAKE) -s deps EXTRA_PKGS="debhelper dpkg-dev"
+	dpkg-buildpackage -us -uc -b
+	@mkdir -p build/deb
+	mv ../libnginx-mod-http-switchboard*_$(DEB_VERSION)_* build/deb/
+	@echo "built $(DEB_FILE)"
+
+test-deb: deb
+	@$(MAKE) -s deps EXTRA_PKGS=curl
+	bash t/package.sh $(CURDIR)/$(DEB_FILE)
 
 # The chaos test of the suite (t/soak.t, 20 s there) for SOAK_SECONDS.
 SOAK_SECONDS ?= 300
