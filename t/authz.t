@@ -151,4 +151,23 @@ is($t->post("/agent/conversations/$mine/messages", $good->{agent},
 
 $t->stop;
 $t->check_log;
+# issue 9: key rotation, switchboard_jwt_secret given twice: tokens of
+# the new key and of the old one are taken, a third key's are not
+{
+    my $old = 'the-old-key-0123456789abcdef';
+    my $r = SbTest->new(http => 'switchboard_jwt_secret old.secret;');
+    $r->write_file('old.secret', "$old\n");
+    $r->start;
+    $r->add_agent('ann');
+    is($r->get('/agent/me', $r->agent('ann'))->{status}, 200,
+       'rotation: a token of the new key is taken');
+    is($r->get('/agent/me', mint($old, sub => 'ann', role => 'agent'))
+         ->{status}, 200, 'rotation: a token of the old key still is');
+    my $other = $r->get('/agent/me', mint('a-third-key-0123456789abcdef',
+                                          sub => 'ann', role => 'agent'));
+    is($other->{status}, 401, "rotation: a third key's token is not");
+    is($other->{json}{error}{code}, 'invalid_token', '... invalid_token');
+    $r->stop;
+}
+
 done_testing;

@@ -45,7 +45,11 @@ my $c1 = $t->say_visitor('v1', 'chat', 'hello')->{json}{conversation};
 is(holder($c1), 'ann', 'ann holds c1');
 reply('ann', $c1);
 drain_events('ann');
-my $r = act('ann', $c1, 'snooze', { for => '2s' });
+my $r = act('ann', $c1, 'snooze', { for => '3h' });
+is($r->{status}, 422, 'a snooze for a preset not configured: 422');
+like($r->{json}{error}{message} // '', qr/the presets are "2s", "1d"/,
+     '... naming the presets there are');
+$r = act('ann', $c1, 'snooze', { for => '2s' });
 is($r->{status}, 200, 'R7: snooze for the 2s preset');
 is($r->{json}{state}, 'snoozed', 'state snoozed');
 ok($r->{json}{snoozed_until}, 'snoozed_until is shown');

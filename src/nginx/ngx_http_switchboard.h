@@ -33,7 +33,8 @@ typedef struct {
     ngx_str_t                  store_path;
     size_t                     map_size;
     ngx_flag_t                 sync;
-    ngx_str_t                  jwt_secret;
+    ngx_str_t                  jwt_secret[2];  /* the key, the old one */
+    ngx_uint_t                 jwt_secrets;
     ngx_msec_t                 poll_timeout;
     ngx_msec_t                 presence_timeout;
     ngx_flag_t                 classes_set;

@@ -19,6 +19,14 @@ static char *ngx_http_switchboard_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_switchboard_deliver_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_tenant_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_verify_token(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_placeholder(ngx_conf_t *cf,
+    ngx_str_t *value);
+static char *ngx_http_switchboard_secret_value(ngx_conf_t *cf,
+    ngx_str_t *value, ngx_str_t *out);
 
 
 /* as limit_req_log_level: where refused tokens are logged */
@@ -133,7 +141,7 @@ ngx_command_t  ngx_http_switchboard_commands[] = {
 
     { ngx_string("switchboard_tenant"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_set_complex_value_slot,
+      ngx_http_switchboard_tenant_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_switchboard_loc_conf_t, tenant),
       NULL },
@@ -175,7 +183,7 @@ ngx_command_t  ngx_http_switchboard_commands[] = {
 
     { ngx_string("switchboard_verify_token"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_http_switchboard_verify_token,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_switchboard_loc_conf_t, verify_token),
       NULL },
@@ -314,33 +322,110 @@ ngx_http_switchboard_jwt_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_switchboard_main_conf_t  *mcf = conf;
     ngx_str_t                         *value = cf->args->elts;
 
-    if (mcf->jwt_secret.len) {
-        return "is duplicate";
+    char                              *rv;
+
+    /* a second key is the old one, accepted while tokens signed with it
+     * live out their exp: a rotation logs nobody out */
+    if (mcf->jwt_secrets == 2) {
+        return "is given more than twice (the key and the one it replaces)";
     }
-    return ngx_http_switchboard_read_secret(cf, &value[1], 16,
-                                            &mcf->jwt_secret);
+    rv = ngx_http_switchboard_read_secret(cf, &value[1], 16,
+                                          &mcf->jwt_secret[mcf->jwt_secrets]);
+    if (rv == NGX_CONF_OK) {
+        mcf->jwt_secrets++;
+    }
+    return rv;
 }
 
 
-/* switchboard_webhook_secret VALUE | file:PATH (kept out of nginx.conf) */
+/* A literal tenant is checked here, not on every request. */
+static char *
+ngx_http_switchboard_tenant_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_str_t  *value = cf->args->elts;
+
+    if (ngx_http_script_variables_count(&value[1]) == 0
+        && !sb_valid_id((char *) value[1].data, value[1].len, 0))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid switchboard_tenant \"%V\": a tenant is "
+                           "1-64 of A-Za-z0-9._-", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+    return ngx_http_set_complex_value_slot(cf, cmd, conf);
+}
+
+
+/* switchboard_verify_token VALUE | file:PATH, as the webhook secret */
+static char *
+ngx_http_switchboard_verify_token(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_loc_conf_t  *lcf = conf;
+    ngx_str_t                        *value = cf->args->elts;
+
+    return ngx_http_switchboard_secret_value(cf, &value[1],
+                                             &lcf->verify_token);
+}
+
+
+/* "<app secret>" left from an example would sign nothing a provider
+ * sends: nginx -t says so rather than every webhook being a 403. */
+static char *
+ngx_http_switchboard_placeholder(ngx_conf_t *cf, ngx_str_t *value)
+{
+    if (ngx_strlchr(value->data, value->data + value->len, '<')
+        || ngx_strlchr(value->data, value->data + value->len, '>'))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is a placeholder: put the provider's "
+                           "secret there (or file:PATH)", value);
+        return NGX_CONF_ERROR;
+    }
+    return NGX_CONF_OK;
+}
+
+
+/* A provider's secret: VALUE, or file:PATH to keep it out of nginx.conf;
+ * never a placeholder left from an example. */
+static char *
+ngx_http_switchboard_secret_value(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_str_t *out)
+{
+    ngx_str_t  path;
+
+    if (out->data) {
+        return "is duplicate";
+    }
+    if (value->len > 5 && ngx_strncmp(value->data, "file:", 5) == 0) {
+        path.data = value->data + 5;
+        path.len = value->len - 5;
+        if (ngx_http_switchboard_read_secret(cf, &path, 1, out)
+            != NGX_CONF_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+        return ngx_http_switchboard_placeholder(cf, out);
+    }
+    if (ngx_http_switchboard_placeholder(cf, value) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+    *out = *value;
+    return NGX_CONF_OK;
+}
+
+
+/* switchboard_webhook_secret VALUE | file:PATH */
 static char *
 ngx_http_switchboard_webhook_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
     ngx_http_switchboard_loc_conf_t  *lcf = conf;
-    ngx_str_t                        *value = cf->args->elts, path;
+    ngx_str_t                        *value = cf->args->elts;
 
-    if (lcf->webhook_secret.data) {
-        return "is duplicate";
-    }
-    if (value[1].len > 5 && ngx_strncmp(value[1].data, "file:", 5) == 0) {
-        path.data = value[1].data + 5;
-        path.len = value[1].len - 5;
-        return ngx_http_switchboard_read_secret(cf, &path, 1,
-                                                &lcf->webhook_secret);
-    }
-    lcf->webhook_secret = value[1];
-    return NGX_CONF_OK;
+    return ngx_http_switchboard_secret_value(cf, &value[1],
+                                             &lcf->webhook_secret);
 }
 
 

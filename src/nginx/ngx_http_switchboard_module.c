@@ -231,7 +231,7 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
             return NGX_CONF_ERROR;
         }
 
-    } else if (mcf->store_path.len == 0 || mcf->jwt_secret.len == 0) {
+    } else if (mcf->store_path.len == 0 || mcf->jwt_secrets == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "switchboard API locations need "
                            "\"switchboard_store\" and "

@@ -268,6 +268,7 @@ ngx_http_switchboard_check_token(ngx_http_request_t *r,
     ngx_str_t                          token;
     sb_claims_t                        claims;
     const char                        *why, *claimed;
+    int                                rc;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
 
@@ -286,11 +287,17 @@ ngx_http_switchboard_check_token(ngx_http_request_t *r,
     token.data = h->value.data + 7;
     token.len = h->value.len - 7;
 
-    if (sb_jwt_verify((char *) token.data, token.len, mcf->jwt_secret.data,
-                      mcf->jwt_secret.len, (int64_t) ngx_time(), &claims,
-                      &why)
-        != 0)
+    rc = sb_jwt_verify((char *) token.data, token.len,
+                       mcf->jwt_secret[0].data, mcf->jwt_secret[0].len,
+                       (int64_t) ngx_time(), &claims, &why);
+    if (rc != 0 && mcf->jwt_secrets == 2 && why
+        && ngx_strcmp(why, "bad signature") == 0)
     {
+        rc = sb_jwt_verify((char *) token.data, token.len,
+                           mcf->jwt_secret[1].data, mcf->jwt_secret[1].len,
+                           (int64_t) ngx_time(), &claims, &why);
+    }
+    if (rc != 0) {
         sb_answer_error(err, 401, "invalid_token", "%s", why);
         return NGX_DECLINED;
     }

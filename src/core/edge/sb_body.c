@@ -148,6 +148,25 @@ sb_availability(sb_body_t *b)
 }
 
 
+/* The refusal names the presets there are, as the agent's menu shows. */
+static void
+sb_unknown_preset(sb_body_t *b, sb_span_t s)
+{
+    const sb_config_t  *cfg = b->cfg;
+    char                list[SB_MAX_PRESETS * 20] = "", *p = list;
+    int                 i;
+
+    for (i = 0; i < cfg->npresets; i++) {
+        p += snprintf(p, sizeof(list) - (size_t) (p - list), "%s\"%s\"",
+                      i ? ", " : "", cfg->presets[i].label);
+    }
+    sb_answer_error(b->err, 422, "unknown_preset",
+                    "\"%.*s\" is not a snooze preset; the presets are %s",
+                    (int) (s.n > 64 ? 64 : s.n), s.p,
+                    cfg->npresets ? list : "none (give \"until\")");
+}
+
+
 /* R7: {"for": a configured preset} or {"until": RFC 3339, in range}. */
 static int
 sb_snooze(sb_body_t *b)
@@ -176,9 +195,7 @@ sb_snooze(sb_body_t *b)
                 return 0;
             }
         }
-        sb_answer_error(b->err, 422, "unknown_preset",
-                        "\"%.*s\" is not a snooze preset",
-                        (int) (s.n > 64 ? 64 : s.n), s.p);
+        sb_unknown_preset(b, s);
         return -1;
     }
     s = sb_keep(b, u);               /* a C string for the date parser */
