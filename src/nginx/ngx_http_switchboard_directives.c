@@ -9,7 +9,7 @@ static char *ngx_http_switchboard_store_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_jwt_secret(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
-static char *ngx_http_switchboard_webhook_secret(ngx_conf_t *cf,
+static char *ngx_http_switchboard_secret_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_read_secret(ngx_conf_t *cf,
     ngx_str_t *name, ssize_t min, ngx_str_t *out);
@@ -20,8 +20,6 @@ static char *ngx_http_switchboard_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_switchboard_deliver_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_tenant_directive(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-static char *ngx_http_switchboard_verify_token(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_placeholder(ngx_conf_t *cf,
     ngx_str_t *value);
@@ -176,14 +174,14 @@ ngx_command_t  ngx_http_switchboard_commands[] = {
 
     { ngx_string("switchboard_webhook_secret"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_switchboard_webhook_secret,
+      ngx_http_switchboard_secret_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_switchboard_loc_conf_t, webhook_secret),
       NULL },
 
     { ngx_string("switchboard_verify_token"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_switchboard_verify_token,
+      ngx_http_switchboard_secret_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_switchboard_loc_conf_t, verify_token),
       NULL },
@@ -357,19 +355,6 @@ ngx_http_switchboard_tenant_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
-/* switchboard_verify_token VALUE | file:PATH, as the webhook secret */
-static char *
-ngx_http_switchboard_verify_token(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_switchboard_loc_conf_t  *lcf = conf;
-    ngx_str_t                        *value = cf->args->elts;
-
-    return ngx_http_switchboard_secret_value(cf, &value[1],
-                                             &lcf->verify_token);
-}
-
-
 /* "<app secret>" left from an example would sign nothing a provider
  * sends: nginx -t says so rather than every webhook being a 403. */
 static char *
@@ -416,16 +401,16 @@ ngx_http_switchboard_secret_value(ngx_conf_t *cf, ngx_str_t *value,
 }
 
 
-/* switchboard_webhook_secret VALUE | file:PATH */
+/* switchboard_webhook_secret and switchboard_verify_token: VALUE or
+ * file:PATH, into the ngx_str_t at the command's offset */
 static char *
-ngx_http_switchboard_webhook_secret(ngx_conf_t *cf, ngx_command_t *cmd,
+ngx_http_switchboard_secret_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
-    ngx_http_switchboard_loc_conf_t  *lcf = conf;
-    ngx_str_t                        *value = cf->args->elts;
+    ngx_str_t  *value = cf->args->elts;
 
     return ngx_http_switchboard_secret_value(cf, &value[1],
-                                             &lcf->webhook_secret);
+                                   (ngx_str_t *) ((char *) conf + cmd->offset));
 }
 
 
