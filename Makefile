@@ -7,7 +7,7 @@ NGX_SRC     ?= /usr/share/nginx/src
 BUILD       := build
 NGX_BUILD   := $(BUILD)/nginx
 MODULE      := $(NGX_BUILD)/objs/ngx_http_switchboard_module.so
-DEB_PKGS    := nginx nginx-dev libjansson-dev liblmdb-dev lmdb-utils libssl-dev gcc make perl
+DEB_PKGS    := nginx nginx-dev libjansson-dev liblmdb-dev lmdb-utils libssl-dev gcc make perl curl
 BENCH_PKGS  := wrk libnginx-mod-nchan
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES     := $(shell find src/core src/nginx -name '*.[ch]') config
