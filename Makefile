@@ -14,15 +14,20 @@ SOURCES     := $(shell find src/core src/nginx -name '*.[ch]') config
 CORE_SRCS   := $(shell find src/core -name '*.c' | sort)
 UNIT_TESTS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/*.c))
 SB_TOKEN    := $(BUILD)/sb-token
+SB_SIGN     := $(BUILD)/sb-sign
 comma       := ,
 SAN_FLAGS   := --with-cc-opt="-fsanitize=address$(comma)undefined -fno-omit-frame-pointer" --with-ld-opt="-fsanitize=address$(comma)undefined"
 CFLAGS_CORE := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc/core
 
 .PHONY: all deps run test test-asan unit bench soak deb test-deb fuzz fuzz-build fuzz-seeds clean
 
-all: $(MODULE) $(SB_TOKEN)
+all: $(MODULE) $(SB_TOKEN) $(SB_SIGN)
 
 $(SB_TOKEN): src/tools/sb-token.c | deps
+	@mkdir -p $(BUILD)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< -lcrypto
+
+$(SB_SIGN): src/tools/sb-sign.c | deps
 	@mkdir -p $(BUILD)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< -lcrypto
 
@@ -64,7 +69,7 @@ $(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) t/unit/tap.h t/unit/core.h t/unit/seed_
 unit: $(UNIT_TESTS)
 	prove --exec '' $(UNIT_TESTS)
 
-test: $(MODULE) $(SB_TOKEN) unit
+test: $(MODULE) $(SB_TOKEN) $(SB_SIGN) unit
 	SB_MODULE=$(CURDIR)/$(MODULE) prove -r t
 
 # The same suite against an ASan + UBSan build of the module; nginx gets
