@@ -127,6 +127,32 @@ ngx_http_switchboard_parked_read(ngx_event_t *rev)
 }
 
 
+/* The Origin header again, so that add_header $http_origin (a CORS
+ * recipe) answers the parked poll as it answers any request. */
+static ngx_int_t
+ngx_http_switchboard_unpark_origin(ngx_http_request_t *r,
+    ngx_http_switchboard_waiter_t *w)
+{
+    ngx_table_elt_t  *h;
+
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 1,
+                      sizeof(ngx_table_elt_t)) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+    h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+    ngx_str_set(&h->key, "Origin");
+    h->lowcase_key = (u_char *) "origin";
+    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
+    h->value.data = ngx_pstrdup(r->pool, &w->origin);
+    h->value.len = w->origin.len;
+    return h->value.data ? NGX_OK : NGX_ERROR;
+}
+
+
 /* Who polled, for the log variables: the log's key is "tenant/a:agent"
  * or "tenant/v:channel:visitor". */
 static ngx_int_t
@@ -226,5 +252,9 @@ ngx_http_switchboard_unpark(ngx_http_switchboard_waiter_t *w)
         return NULL;
     }
     ngx_str_set(&r->http_protocol, "HTTP/1.1");
+    if (w->origin.len && ngx_http_switchboard_unpark_origin(r, w) != NGX_OK) {
+        ngx_http_free_request(r, 0);
+        return NULL;
+    }
     return ngx_http_switchboard_unpark_ctx(r, w) == NGX_OK ? r : NULL;
 }

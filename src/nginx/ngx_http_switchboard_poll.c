@@ -189,6 +189,7 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
     u_char                             key[SB_ID_MAX + SB_VISITOR_MAX + 40];
     u_char                            *p;
     size_t                             len, tlen = ngx_strlen(ctx->tenant);
+    ngx_str_t                         *origin;
     int                                rc;
 
     len = ngx_snprintf(key, sizeof(key), "%s/%s", ctx->tenant, owner) - key;
@@ -222,9 +223,12 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
         return ngx_http_switchboard_answer(r, &ans);
     }
 
-    /* the waiter keeps its own copy of what the answer's log line shows */
+    /* the waiter keeps its own copy of what the answer's log line shows,
+     * and of the Origin a CORS recipe's add_header reads */
+    origin = ngx_http_switchboard_header(r, "Origin");
     w = ngx_calloc(sizeof(ngx_http_switchboard_waiter_t)
-                   + r->request_line.len + r->uri.len + r->args.len,
+                   + r->request_line.len + r->uri.len + r->args.len
+                   + (origin ? origin->len : 0),
                    r->connection->log);
     cln = ngx_http_cleanup_add(r, 0);
     if (w == NULL || cln == NULL) {
@@ -255,7 +259,12 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
     p = ngx_cpymem(p, r->uri.data, r->uri.len);
     w->args.data = p;
     w->args.len = r->args.len;
-    ngx_memcpy(p, r->args.data, r->args.len);
+    p = ngx_cpymem(p, r->args.data, r->args.len);
+    if (origin) {
+        w->origin.data = p;
+        w->origin.len = origin->len;
+        ngx_memcpy(p, origin->data, origin->len);
+    }
     ctx->hold = w;
     ngx_queue_insert_tail(&log->waiters, &w->waiting);
     ngx_queue_insert_tail(&ngx_http_switchboard_everyone, &w->everyone);

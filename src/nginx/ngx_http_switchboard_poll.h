@@ -33,6 +33,7 @@ typedef struct {
     ngx_uint_t                   http_version;
     unsigned                     keepalive:1;
     ngx_str_t                    request_line, uri, args;
+    ngx_str_t                    origin;   /* for CORS headers (add_header) */
 } ngx_http_switchboard_waiter_t;
 
 
