@@ -223,6 +223,17 @@ for my $c (@cases) {
     is($t->dump_store, $before, "$label: the store is unchanged");
 }
 
+# a cursor ahead is refused before the poll refreshes presence: with the
+# agent's presence due for a write (more than 2 s since it was written
+# here), the refusal still writes nothing (R24, R26)
+select undef, undef, undef, 2.2;
+{
+    my $before = $t->dump_store;
+    my $res = $t->get('/agent/events?cursor=999999', $ann);
+    is($res->{status}, 400, 'a cursor ahead, presence stale: 400');
+    is($t->dump_store, $before, '... and no presence write either');
+}
 $t->stop;
+
 $t->check_log;
 done_testing;

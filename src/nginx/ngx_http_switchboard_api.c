@@ -110,7 +110,8 @@ ngx_http_switchboard_agent_events(ngx_http_request_t *r,
     uint64_t                           cursor;
     int64_t                            seen_at = 0, stale;
     char                               owner[SB_ID_MAX + 8];
-    int                                rc;
+    sb_answer_t                        ans = { 0, NULL, NULL, 0 };
+    int                                rc, ahead;
 
     if (ngx_http_switchboard_cursor(r, &cursor) != NGX_OK) {
         return ngx_http_switchboard_bad_cursor(r);
@@ -123,11 +124,18 @@ ngx_http_switchboard_agent_events(ngx_http_request_t *r,
     }
     rc = sb_query_agent_seen(&ngx_http_switchboard_store, txn, ctx->tenant,
                              ctx->actor, &seen_at);
+    sb_owner_agent(ctx->actor, owner, sizeof(owner));
+    ahead = rc == 0
+            && sb_query_cursor_ahead(&ngx_http_switchboard_store, txn,
+                                     ctx->tenant, owner, cursor, &ans) != 0;
     ngx_http_switchboard_read_end();
     if (rc == MDB_NOTFOUND) {
         return ngx_http_switchboard_error(r, 403, "unknown_agent",
                                           "this agent is not in the "
                                           "directory");
+    }
+    if (ahead) {
+        return ngx_http_switchboard_answer(r, &ans);   /* nothing written */
     }
 
     stale = (int64_t) (mcf->presence_timeout - mcf->poll_timeout) / 2;
@@ -138,7 +146,6 @@ ngx_http_switchboard_agent_events(ngx_http_request_t *r,
         (void) ngx_http_switchboard_submit(NULL, &seen);
     }
 
-    sb_owner_agent(ctx->actor, owner, sizeof(owner));
     return ngx_http_switchboard_poll(r, ctx, owner, cursor);
 }
 

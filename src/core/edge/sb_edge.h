@@ -31,6 +31,8 @@ int sb_load_agent(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *id, sb_agent_t *a);
 int sb_query_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *owner, uint64_t cursor, sb_answer_t *ans);
+int sb_query_cursor_ahead(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *owner, uint64_t cursor, sb_answer_t *ans);
 void sb_query_agent_me(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *agent, int64_t now, sb_answer_t *ans);
 int sb_query_agent_seen(sb_store_t *st, MDB_txn *txn, const char *tenant,

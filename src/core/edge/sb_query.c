@@ -82,6 +82,28 @@ sb_log_last(sb_store_t *st, MDB_txn *txn, sb_key_t *prefix)
 }
 
 
+/* 0, or a 400 in ans when cursor is ahead of the owner's log: checked
+ * before a poll writes anything (an agent's poll refreshes presence). */
+int
+sb_query_cursor_ahead(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *owner, uint64_t cursor, sb_answer_t *ans)
+{
+    sb_key_t  prefix;
+    uint64_t  last;
+
+    sb_key_init(&prefix, tenant);
+    sb_key_str(&prefix, owner);
+    last = sb_log_last(st, txn, &prefix);
+    if (cursor <= last) {
+        return 0;
+    }
+    sb_answer_error(ans, 400, "cursor_ahead", "cursor %llu is ahead of the "
+                    "log, whose last event is %llu",
+                    (unsigned long long) cursor, (unsigned long long) last);
+    return -1;
+}
+
+
 /* R24: every entry after the cursor (up to a batch); MDB_NOTFOUND when
  * there is none, so that the caller holds the poll; a 400 when the cursor
  * is ahead of the log (no event would ever answer it: a client's mistake,
@@ -127,15 +149,8 @@ sb_query_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
         if (rc && rc != MDB_NOTFOUND) {
             return rc;
         }
-        last = sb_log_last(st, txn, &prefix);
-        if (cursor > last) {
-            sb_answer_error(ans, 400, "cursor_ahead", "cursor %llu is ahead "
-                            "of the log, whose last event is %llu",
-                            (unsigned long long) cursor,
-                            (unsigned long long) last);
-            return 0;
-        }
-        return MDB_NOTFOUND;
+        return sb_query_cursor_ahead(st, txn, tenant, owner, cursor, ans)
+               ? 0 : MDB_NOTFOUND;
     }
     sb_jw_arr_end(&w);
     sb_jw_kint(&w, "cursor", (int64_t) last);
