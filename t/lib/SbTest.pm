@@ -122,6 +122,9 @@ sub start {
     $self->wait_port;
     $self->{running} = 1;
     $self->wait_workers;
+    # kept: at global destruction the temp prefix (and its pid file) may
+    # be gone before this object, and the master must still be stopped
+    $self->{master} = $self->master_pid;
     return $self;
 }
 
@@ -175,7 +178,7 @@ sub wait_workers {
 
 sub stop {
     my ($self) = @_;
-    my $pid = $self->master_pid;
+    my $pid = $self->master_pid // $self->{master};
     return unless $self->{running} || ($pid && kill 0, $pid);
     kill 'QUIT', $pid if $pid;
     for (1 .. 400) {
