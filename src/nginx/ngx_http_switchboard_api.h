@@ -1,5 +1,5 @@
-/* The route handlers of the three APIs (api.c), as the route table
- * (routes.c) names them. */
+/* The route handlers of the three APIs (api.c, list.c), as the route
+ * table (routes.c) names them. */
 
 #ifndef _NGX_HTTP_SWITCHBOARD_API_H_INCLUDED_
 #define _NGX_HTTP_SWITCHBOARD_API_H_INCLUDED_
@@ -17,6 +17,14 @@ typedef struct {
 
 typedef ngx_int_t (*ngx_http_switchboard_route_pt)(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+
+/* a read: one query in a fresh read transaction (api.c) */
+typedef void (*ngx_http_switchboard_query_pt)(MDB_txn *txn,
+    ngx_http_request_t *r, ngx_http_switchboard_ctx_t *ctx,
+    sb_answer_t *ans);
+
+ngx_int_t ngx_http_switchboard_read(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_query_pt query);
 
 
 ngx_int_t ngx_http_switchboard_agent_events(ngx_http_request_t *r,
