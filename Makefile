@@ -127,9 +127,9 @@ bench: $(MODULE) $(BENCH_TOOLS)
 
 # Fuzzing (t/fuzz/): libFuzzer targets built with Debian's clang, ASan and
 # UBSan, over the core compiled once with coverage. `make fuzz` runs each
-# target FUZZ_SECONDS (or FUZZ_RUNS inputs, whichever ends first) on its
-# committed seeds plus a working corpus in build/fuzz/corpus; `make
-# fuzz-seeds` remakes the seeds from the suite.
+# target FUZZ_SECONDS (or FUZZ_RUNS inputs, whichever ends first; other
+# libFuzzer flags in FUZZ_FLAGS) on its committed seeds plus a working
+# corpus in build/fuzz/corpus; `make fuzz-seeds` remakes the seeds.
 FUZZ        := $(BUILD)/fuzz
 FUZZ_CC     := clang
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -142,6 +142,7 @@ FUZZ_NAMES  := $(FUZZ_PLAIN) $(FUZZ_HOOKS)
 FUZZ_BINS   := $(addprefix $(FUZZ)/,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS   ?= -1
+FUZZ_FLAGS  ?=
 FUZZ_PKGS   := clang libclang-rt-14-dev
 channel_of   = $(if $(filter x,$1),SB_CH_TWITTER,SB_CH_$(shell echo $1 | tr a-z A-Z))
 
@@ -168,7 +169,7 @@ fuzz: fuzz-build
 	    seeds=t/fuzz/seeds/$$t; \
 	    case $$t in webhook_whatsapp|webhook_messenger|webhook_instagram|webhook_facebook) \
 	        seeds=t/fuzz/seeds/webhook_meta;; esac; \
-	    $(FUZZ)/$$t -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -print_final_stats=1 \
+	    $(FUZZ)/$$t -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) $(FUZZ_FLAGS) -print_final_stats=1 \
 	        -artifact_prefix=$(FUZZ)/crash-$$t- \
 	        $(FUZZ)/corpus/$$t $$seeds > $(FUZZ)/$$t.log 2>&1 \
 	        || { tail -60 $(FUZZ)/$$t.log; exit 1; }; \
