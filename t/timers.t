@@ -98,7 +98,7 @@ sub snooze_some {
     my ($tag, $in) = @_;
     my @ids;
     # a poll keeps both agents present (R5a) after the pauses above
-    $t->events($_, 1e12, 0.2) for qw(ann bob);
+    $t->events($_, 0, 0.2) for qw(ann bob);
     sleep 0.1;
     for my $i (1 .. 5) {
         my $id = $t->say_visitor("$tag$i", 'chat', 'hi')->{json}{conversation};
