@@ -219,8 +219,8 @@ ngx_http_switchboard_arg(ngx_http_request_t *r, const char *name,
     if (value->data == NULL) {
         return NGX_ERROR;
     }
-    if (sb_arg_decode((const char *) raw.data, raw.len, (char *) value->data,
-                      &value->len) != 0)
+    if (sb_percent_decode((const char *) raw.data, raw.len, 0,
+                          (char *) value->data, &value->len) != 0)
     {
         return NGX_ABORT;
     }

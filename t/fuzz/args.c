@@ -55,7 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* the bytes as a path segment, and as a query argument */
     sb_fuzz_ids(raw, size);
-    if (sb_arg_decode(raw, size, out, &n) == 0) {
+    if (sb_percent_decode(raw, size, 0, out, &n) == 0) {
         SB_FUZZ_CHECK(n <= size && out[n] == '\0');
         SB_FUZZ_CHECK(strlen(out) == n);
         SB_FUZZ_CHECK(sb_valid_utf8((unsigned char *) out, n));

@@ -9,48 +9,14 @@
 #include "channels/sb_channels.h"
 
 
-static int
-sb_hex(int c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f'
-           ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-
 /* One form component, '+' as space and %XX decoded, into out (room for
  * len + 1); -1 when broken, holding a NUL or not UTF-8. */
 static int
 sb_form_decode(const char *s, size_t len, char *out)
 {
-    char    *o = out;
-    size_t   i;
-    int      h, l;
+    size_t  n;
 
-    for (i = 0; i < len; i++) {
-        if (s[i] == '+') {
-            *o++ = ' ';
-        } else if (s[i] == '%') {
-            if (i + 2 >= len) {
-                return -1;
-            }
-            h = sb_hex((unsigned char) s[i + 1]);
-            l = sb_hex((unsigned char) s[i + 2]);
-            if (h < 0 || l < 0) {
-                return -1;
-            }
-            *o++ = (char) (h << 4 | l);
-            i += 2;
-        } else {
-            *o++ = s[i];
-        }
-    }
-    *o = '\0';
-    if (memchr(out, '\0', (size_t) (o - out)) != NULL
-        || !sb_valid_utf8((unsigned char *) out, (size_t) (o - out)))
-    {
-        return -1;
-    }
-    return 0;
+    return sb_percent_decode(s, len, 1, out, &n);
 }
 
 

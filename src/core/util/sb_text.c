@@ -196,18 +196,24 @@ sb_hex_digit(int c)
 
 
 /*
- * A query argument's value, percent-decoded into out (len + 1 bytes, NUL
- * ended): -1 for a "%" without two hex digits, or a value that decodes to
- * a NUL or to invalid UTF-8; refused whole, never cut at the NUL or
+ * Percent-decoding, for query arguments and form fields (with plus_space,
+ * '+' is a space, as forms write it): into out (len + 1 bytes, NUL
+ * ended); -1 for a "%" without two hex digits, or a value that decodes to
+ * a NUL or to invalid UTF-8: refused whole, never cut at the NUL or
  * passed on as it came (R26).
  */
 int
-sb_arg_decode(const char *in, size_t len, char *out, size_t *out_len)
+sb_percent_decode(const char *in, size_t len, int plus_space, char *out,
+    size_t *out_len)
 {
     size_t  i, n = 0;
     int     hi, lo;
 
     for (i = 0; i < len; i++) {
+        if (in[i] == '+' && plus_space) {
+            out[n++] = ' ';
+            continue;
+        }
         if (in[i] != '%') {
             out[n++] = in[i];
             continue;

@@ -31,7 +31,8 @@ int sb_has_emoji(const unsigned char *s, size_t len);
 size_t sb_utf8_chars(const char *s, size_t len);
 size_t sb_utf8_cut(const char *s, size_t len, size_t max);
 int sb_normalize_tag(const char *in, size_t len, char *out);
-int sb_arg_decode(const char *in, size_t len, char *out, size_t *out_len);
+int sb_percent_decode(const char *in, size_t len, int plus_space, char *out,
+    size_t *out_len);
 
 static inline sb_span_t
 sb_cspan(const char *s)
