@@ -35,6 +35,7 @@ ngx_http_switchboard_health_handler(ngx_http_request_t *r)
                                sizeof(why)) == 0)
     {
         why[0] = '\0';
+        sb_store_usage(&ngx_http_switchboard_store, txn, &u);
     }
     if (txn) {
         ngx_http_switchboard_read_end();
@@ -48,7 +49,6 @@ ngx_http_switchboard_health_handler(ngx_http_request_t *r)
         sb_jw_kstr(&w, "status", "unavailable");
         sb_jw_kstr(&w, "reason", why);
     } else {
-        sb_store_usage(&ngx_http_switchboard_store, &u);
         sb_jw_kstr(&w, "status", "ok");
         sb_jw_kint(&w, "pid", (int64_t) ngx_pid);
         sb_jw_key(&w, "store");

@@ -214,33 +214,6 @@ sb_deadlines(sb_store_t *st, MDB_txn *txn, int64_t counts[SB_DL_KINDS])
 }
 
 
-/* Pages on LMDB's free list: reused before the map grows, so the map's
- * use is its high-water mark less these. */
-static size_t
-sb_free_pages(MDB_txn *txn)
-{
-    MDB_cursor  *cur;
-    MDB_val      key, val;
-    size_t       n = 0, count;
-    int          rc;
-
-    if (mdb_cursor_open(txn, 0, &cur) != 0) {
-        return 0;
-    }
-    /* each row is a list of page numbers, its length first */
-    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
-    {
-        if (val.mv_size >= sizeof(count)) {
-            memcpy(&count, val.mv_data, sizeof(count));
-            n += count;
-        }
-    }
-    mdb_cursor_close(cur);
-    return n;
-}
-
-
 int
 sb_metrics_store(sb_store_t *st, MDB_txn *txn, int64_t now, sb_jw_t *w)
 {
@@ -248,7 +221,7 @@ sb_metrics_store(sb_store_t *st, MDB_txn *txn, int64_t now, sb_jw_t *w)
     sb_rows_t          rows;
     sb_store_usage_t   u;
     int64_t            deadlines[SB_DL_KINDS] = { 0 };
-    size_t             i, ntenants = 0, free_pages;
+    size_t             i, ntenants = 0;
     int                rc, k, s;
     char               buf[64];
 
@@ -315,11 +288,7 @@ sb_metrics_store(sb_store_t *st, MDB_txn *txn, int64_t now, sb_jw_t *w)
              (long long) deadlines[SB_DL_DELIVER]);
     sb_text(w, buf);
 
-    sb_store_usage(st, &u);
-    free_pages = sb_free_pages(txn);
-    if (free_pages * u.page_bytes <= u.used_bytes) {
-        u.used_bytes -= free_pages * u.page_bytes;
-    }
+    sb_store_usage(st, txn, &u);
     sb_family(w, "switchboard_store_size_bytes", "gauge",
               "The store's map size: a commit that needs more is 507.");
     snprintf(buf, sizeof(buf), "switchboard_store_size_bytes %zu\n",

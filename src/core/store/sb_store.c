@@ -268,11 +268,38 @@ sb_prefix_any(MDB_txn *txn, MDB_dbi dbi, sb_key_t *prefix)
 }
 
 
+/* Pages on LMDB's free list: each of its rows lists page numbers, the
+ * count first. */
+static size_t
+sb_free_pages(MDB_txn *txn)
+{
+    MDB_cursor  *cur;
+    MDB_val      key, val;
+    size_t       n = 0, count;
+    int          rc;
+
+    if (mdb_cursor_open(txn, 0, &cur) != 0) {
+        return 0;
+    }
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (val.mv_size >= sizeof(count)) {
+            memcpy(&count, val.mv_data, sizeof(count));
+            n += count;
+        }
+    }
+    mdb_cursor_close(cur);
+    return n;
+}
+
+
 void
-sb_store_usage(sb_store_t *st, sb_store_usage_t *u)
+sb_store_usage(sb_store_t *st, MDB_txn *txn, sb_store_usage_t *u)
 {
     MDB_envinfo  info;
     MDB_stat     stat;
+    size_t       pages, free;
 
     memset(u, 0, sizeof(*u));
     if (mdb_env_info(st->env, &info) != 0
@@ -280,11 +307,12 @@ sb_store_usage(sb_store_t *st, sb_store_usage_t *u)
     {
         return;
     }
+    pages = info.me_last_pgno + 1;
+    free = sb_free_pages(txn);
+    pages -= free < pages ? free : 0;
     u->map_bytes = info.me_mapsize;
-    u->page_bytes = stat.ms_psize;
-    u->used_bytes = (info.me_last_pgno + 1) * (size_t) stat.ms_psize;
+    u->used_bytes = pages * (size_t) stat.ms_psize;
     u->readers = info.me_numreaders;
-    u->max_readers = info.me_maxreaders;
 }
 
 

@@ -52,15 +52,16 @@ int sb_store_open(sb_store_t *st, const char *path, size_t mapsize,
     int nosync, char *err, size_t errlen);
 void sb_store_close(sb_store_t *st);
 
-/* What the map holds (health and metrics). */
+/* What the map holds (health and metrics): its size, and the pages in
+ * use, the high-water mark less LMDB's free list (reused before the map
+ * grows), as read in txn. */
 typedef struct {
     size_t    map_bytes;         /* switchboard_store size= */
-    size_t    used_bytes;        /* pages up to the highest in use */
-    size_t    page_bytes;
-    unsigned  readers, max_readers;
+    size_t    used_bytes;
+    unsigned  readers;
 } sb_store_usage_t;
 
-void sb_store_usage(sb_store_t *st, sb_store_usage_t *u);
+void sb_store_usage(sb_store_t *st, MDB_txn *txn, sb_store_usage_t *u);
 /* 0 when the store answers a read in txn and the file at path is still
  * the one mapped; else why says what is wrong */
 int sb_store_health(sb_store_t *st, MDB_txn *txn, const char *path,
