@@ -297,6 +297,7 @@ typedef struct {
     const char  *content_type;       /* NULL: application/json */
     char        *body;               /* malloc'd */
     size_t       len;
+    char         code[48];           /* a refusal's code ("" otherwise) */
 } sb_answer_t;
 
 /* Event logs that moved in a transaction, as "tenant/owner" strings. */

@@ -189,7 +189,7 @@ char *ngx_http_switchboard_error_json(ngx_conf_t *cf, ngx_command_t *cmd,
 /* variables.c: $switchboard_tenant and the others for log_format */
 ngx_int_t ngx_http_switchboard_log_variables(ngx_conf_t *cf);
 void ngx_http_switchboard_note_error(ngx_http_request_t *r,
-    const char *body, size_t len);
+    const char *code);
 
 /* metrics.c: counters in a shared zone, gauges from the store */
 ngx_int_t ngx_http_switchboard_metrics_zone(ngx_conf_t *cf);

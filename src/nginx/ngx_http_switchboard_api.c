@@ -13,7 +13,7 @@ ngx_int_t
 ngx_http_switchboard_read(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_query_pt query)
 {
-    sb_answer_t  ans = { 0, NULL, NULL, 0 };
+    sb_answer_t  ans = { 0, NULL, NULL, 0, "" };
     MDB_txn     *txn;
 
     txn = ngx_http_switchboard_read_begin(r->connection->log);
@@ -106,7 +106,7 @@ ngx_http_switchboard_agent_events(ngx_http_request_t *r,
     uint64_t                           cursor;
     int64_t                            seen_at = 0, stale;
     char                               owner[SB_ID_MAX + 8];
-    sb_answer_t                        ans = { 0, NULL, NULL, 0 };
+    sb_answer_t                        ans = { 0, NULL, NULL, 0, "" };
     int                                rc, ahead;
 
     if (ngx_http_switchboard_cursor(r, &cursor) != NGX_OK) {
@@ -319,7 +319,7 @@ ngx_http_switchboard_get_capabilities(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
 {
     ngx_http_switchboard_main_conf_t  *mcf;
-    sb_answer_t                        ans = { 0, NULL, NULL, 0 };
+    sb_answer_t                        ans = { 0, NULL, NULL, 0, "" };
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
     sb_query_capabilities(&mcf->core, &ans);
@@ -470,7 +470,7 @@ ngx_http_switchboard_body_ready(ngx_http_request_t *r)
     ngx_http_switchboard_loc_conf_t   *lcf;
     ngx_http_switchboard_ctx_t        *ctx;
     sb_cmd_t                           cmd;
-    sb_answer_t                        err = { 0, NULL, NULL, 0 };
+    sb_answer_t                        err = { 0, NULL, NULL, 0, "" };
     ngx_str_t                          body;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);

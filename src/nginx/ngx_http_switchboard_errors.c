@@ -54,7 +54,7 @@ ngx_http_switchboard_error_header_filter(ngx_http_request_t *r)
 {
     ngx_http_switchboard_loc_conf_t  *lcf;
     ngx_http_switchboard_ctx_t       *ctx;
-    sb_answer_t                       ans = { 0, NULL, NULL, 0 };
+    sb_answer_t                       ans = { 0, NULL, NULL, 0, "" };
     ngx_buf_t                        *b;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
@@ -74,7 +74,7 @@ ngx_http_switchboard_error_header_filter(ngx_http_request_t *r)
     }
 
     ngx_http_switchboard_error_text(r->err_status, &ans);
-    ngx_http_switchboard_note_error(r, ans.body, ans.len);
+    ngx_http_switchboard_note_error(r, ans.code);
     b = ngx_create_temp_buf(r->pool, ans.len);
     if (ans.body == NULL || b == NULL) {
         sb_answer_free(&ans);

@@ -10,7 +10,7 @@ ngx_http_switchboard_health_handler(ngx_http_request_t *r)
 {
     ngx_http_switchboard_main_conf_t  *mcf;
     sb_store_usage_t                   u;
-    sb_answer_t                        ans = { 0, NULL, NULL, 0 };
+    sb_answer_t                        ans = { 0, NULL, NULL, 0, "" };
     sb_jw_t                            w;
     MDB_txn                           *txn;
     char                               why[512], *path;

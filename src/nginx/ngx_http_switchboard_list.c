@@ -96,7 +96,7 @@ static void
 ngx_http_switchboard_q_list(MDB_txn *txn, ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
 {
-    sb_answer_t       err = { 0, NULL, NULL, 0 };
+    sb_answer_t       err = { 0, NULL, NULL, 0, "" };
     sb_conv_filter_t  f;
 
     if (ngx_http_switchboard_list_filter(r, &f, &err) != NGX_OK) {

@@ -349,7 +349,7 @@ ngx_http_switchboard_counters_text(sb_jw_t *w)
 static ngx_int_t
 ngx_http_switchboard_metrics_handler(ngx_http_request_t *r)
 {
-    sb_answer_t   ans = { 0, NULL, NULL, 0 };
+    sb_answer_t   ans = { 0, NULL, NULL, 0, "" };
     sb_jw_t       w;
     MDB_txn      *txn;
     int           rc;

@@ -130,7 +130,7 @@ ngx_http_switchboard_release(ngx_http_switchboard_waiter_t *w,
 {
     ngx_http_request_t  *r = w->r;
     ngx_connection_t    *c = w->c;
-    sb_answer_t          empty = { 0, NULL, NULL, 0 };
+    sb_answer_t          empty = { 0, NULL, NULL, 0, "" };
     uint64_t             cursor = w->cursor;
     char                 body[64];
     ngx_int_t            rc;
@@ -184,7 +184,7 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
     ngx_http_switchboard_log_t        *log;
     ngx_http_switchboard_waiter_t     *w;
     ngx_http_cleanup_t                *cln;
-    sb_answer_t                        ans = { 0, NULL, NULL, 0 };
+    sb_answer_t                        ans = { 0, NULL, NULL, 0, "" };
     MDB_txn                           *txn;
     u_char                             key[SB_ID_MAX + SB_VISITOR_MAX + 40];
     u_char                            *p;

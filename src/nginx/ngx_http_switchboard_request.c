@@ -28,9 +28,7 @@ ngx_http_switchboard_answer(ngx_http_request_t *r, sb_answer_t *ans)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "switchboard: store failure: %*s", ans->len, ans->body);
     }
-    if (ans->status >= 400 && ans->content_type == NULL) {
-        ngx_http_switchboard_note_error(r, ans->body, ans->len);
-    }
+    ngx_http_switchboard_note_error(r, ans->code);
 
     /* answered before reading: the unread body must not become a request */
     if (ngx_http_discard_request_body(r) != NGX_OK) {
@@ -79,7 +77,7 @@ ngx_int_t
 ngx_http_switchboard_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *message)
 {
-    sb_answer_t  ans = { 0, NULL, NULL, 0 };
+    sb_answer_t  ans = { 0, NULL, NULL, 0, "" };
 
     sb_answer_error(&ans, (int) status, code, "%s", message);
     return ngx_http_switchboard_answer(r, &ans);

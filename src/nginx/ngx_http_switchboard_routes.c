@@ -193,7 +193,7 @@ ngx_http_switchboard_handler(ngx_http_request_t *r)
     ngx_http_switchboard_loc_conf_t     *lcf;
     ngx_http_switchboard_ctx_t          *ctx;
     ngx_http_switchboard_path_t          path;
-    sb_answer_t                          err = { 0, NULL, NULL, 0 };
+    sb_answer_t                          err = { 0, NULL, NULL, 0, "" };
     ngx_uint_t                           allowed = 0;
     static const char                   *roles[] = {
         NULL, "agent", "visitor", "admin"

@@ -102,32 +102,19 @@ ngx_http_switchboard_log_variables(ngx_conf_t *cf)
 }
 
 
-/* The code of a refusal the request is answered with: our errors are
- * {"error":{"code":"…", so the code is read from where it must be. */
+/* The code of the refusal the request is answered with ("": none). */
 void
-ngx_http_switchboard_note_error(ngx_http_request_t *r, const char *body,
-    size_t len)
+ngx_http_switchboard_note_error(ngx_http_request_t *r, const char *code)
 {
-    static const char            head[] = "{\"error\":{\"code\":\"";
     ngx_http_switchboard_ctx_t  *ctx;
-    const char                  *code, *end;
+    ngx_str_t                    s;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_switchboard_module);
-    if (ctx == NULL || body == NULL || len < sizeof(head)
-        || ngx_strncmp(body, head, sizeof(head) - 1) != 0)
-    {
+    if (ctx == NULL || code[0] == '\0') {
         return;
     }
-    code = body + sizeof(head) - 1;
-    end = memchr(code, '"', len - (sizeof(head) - 1));
-    if (end == NULL) {
-        return;
-    }
-    ctx->error.len = end - code;
-    ctx->error.data = ngx_pnalloc(r->pool, ctx->error.len);
-    if (ctx->error.data == NULL) {
-        ctx->error.len = 0;
-        return;
-    }
-    ngx_memcpy(ctx->error.data, code, ctx->error.len);
+    s.data = (u_char *) code;
+    s.len = ngx_strlen(code);
+    ctx->error.data = ngx_pstrdup(r->pool, &s);
+    ctx->error.len = ctx->error.data ? s.len : 0;
 }

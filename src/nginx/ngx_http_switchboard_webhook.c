@@ -50,7 +50,7 @@ ngx_http_switchboard_webhook_handler(ngx_http_request_t *r,
 {
     ngx_http_switchboard_loc_conf_t  *lcf;
     const sb_channel_ops_t           *ops;
-    sb_answer_t                       ans = { 0, NULL, NULL, 0 };
+    sb_answer_t                       ans = { 0, NULL, NULL, 0, "" };
     sb_hook_t                         hook;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
@@ -116,7 +116,7 @@ ngx_http_switchboard_verified(ngx_http_request_t *r, sb_hook_t *hook,
     ngx_http_switchboard_loc_conf_t  *lcf;
     const sb_channel_ops_t           *ops = sb_channel_ops(hook->channel);
     ngx_str_t                        *sig;
-    sb_answer_t                       err = { 0, NULL, NULL, 0 };
+    sb_answer_t                       err = { 0, NULL, NULL, 0, "" };
     int                               rc;
 
     lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
@@ -178,7 +178,7 @@ ngx_http_switchboard_webhook_body(ngx_http_request_t *r)
     ngx_http_switchboard_ctx_t       *ctx;
     const sb_channel_ops_t           *ops;
     ngx_str_t                         body;
-    sb_answer_t                       ans = { 0, NULL, NULL, 0 };
+    sb_answer_t                       ans = { 0, NULL, NULL, 0, "" };
     sb_hook_t                         hook;
     sb_cmd_t                          cmd;
     sb_tally_t                        none;

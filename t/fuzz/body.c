@@ -15,7 +15,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     sb_cmd_t     cmd;
-    sb_answer_t  err = { 0, NULL, NULL, 0 };
+    sb_answer_t  err = { 0, NULL, NULL, 0, "" };
     char        *body;
     int          rc;
 

@@ -33,7 +33,7 @@ static void
 sb_fuzz_render(sb_span_t record, const sb_event_t *e)
 {
     sb_jw_t      w;
-    sb_answer_t  ans = { 0, NULL, NULL, 0 };
+    sb_answer_t  ans = { 0, NULL, NULL, 0, "" };
 
     sb_jw_init(&w, 256);
     if (e) {

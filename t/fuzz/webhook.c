@@ -119,7 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const sb_channel_ops_t  *ops = sb_channel_ops(SB_FUZZ_CHANNEL);
     const uint8_t           *nl = memchr(data, '\n', size);
-    sb_answer_t              ans = { 0, NULL, NULL, 0 };
+    sb_answer_t              ans = { 0, NULL, NULL, 0, "" };
     sb_hook_t                hook;
     sb_span_t                args;
     sb_cmd_t                 cmd;

@@ -52,7 +52,7 @@ take(void *data, sb_cmd_t **cmds, size_t cap)
 static void
 visitor_cmd(sb_cmd_t *cmd, const char *visitor, const char *text)
 {
-    sb_answer_t  err = { 0, NULL, NULL, 0 };
+    sb_answer_t  err = { 0, NULL, NULL, 0, "" };
     char         body[128];
 
     sb_cmd_init(cmd, SB_CMD_VISITOR_MESSAGE, now);

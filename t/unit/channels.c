@@ -138,7 +138,7 @@ messenger_conversation(void)
     static char   id[32];
     sb_cmd_t      cmd, *cmds[1] = { &cmd };
     sb_hook_t     hook;
-    sb_answer_t   err = { 0, NULL, NULL, 0 };
+    sb_answer_t   err = { 0, NULL, NULL, 0, "" };
     const char   *body = "{\"object\":\"page\",\"entry\":[{\"id\":\"1001\","
                          "\"messaging\":[{\"sender\":{\"id\":\"2001\"},"
                          "\"message\":{\"mid\":\"m.1\",\"text\":\"hi\"}}]}]}";

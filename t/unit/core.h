@@ -83,7 +83,7 @@ run(sb_cmd_type_t type, const char *actor, const char *target, int channel,
     const char *body, int *status)
 {
     sb_cmd_t     cmd, *cmds[1] = { &cmd };
-    sb_answer_t  err = { 0, NULL, NULL, 0 };
+    sb_answer_t  err = { 0, NULL, NULL, 0, "" };
     json_t      *out = NULL;
 
     sb_cmd_init(&cmd, type, now);
@@ -144,7 +144,7 @@ visitor(const char *v, int channel, const char *text)
 SB_UNIT_HELPER json_t *
 conversation(const char *id)
 {
-    sb_answer_t  ans = { 0, NULL, NULL, 0 };
+    sb_answer_t  ans = { 0, NULL, NULL, 0, "" };
     MDB_txn     *txn;
     json_t      *j;
 
@@ -172,7 +172,7 @@ holder(const char *conv, char *buf)
 SB_UNIT_HELPER json_t *
 me(const char *agent_id)
 {
-    sb_answer_t  ans = { 0, NULL, NULL, 0 };
+    sb_answer_t  ans = { 0, NULL, NULL, 0, "" };
     MDB_txn     *txn;
     json_t      *j;
 

@@ -341,6 +341,7 @@ sb_answer_error(sb_answer_t *ans, int status, const char *code,
     sb_jw_obj_end(&w);
     sb_jw_obj_end(&w);
     (void) sb_jw_answer(&w, status, ans);
+    snprintf(ans->code, sizeof(ans->code), "%s", code);
 }
 
 
@@ -368,4 +369,5 @@ sb_answer_free(sb_answer_t *ans)
     free(ans->body);
     ans->body = NULL;
     ans->len = 0;
+    ans->code[0] = '\0';
 }
