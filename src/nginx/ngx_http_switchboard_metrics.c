@@ -207,15 +207,6 @@ ngx_http_switchboard_line(sb_jw_t *w, const char *fmt, ...)
 
 
 static void
-ngx_http_switchboard_family(sb_jw_t *w, const char *name, const char *type,
-    const char *help)
-{
-    ngx_http_switchboard_line(w, "# HELP %s %s\n# TYPE %s %s\n", name, help,
-                              name, type);
-}
-
-
-static void
 ngx_http_switchboard_histogram(sb_jw_t *w, const char *name,
     const ngx_uint_t *le, ngx_uint_t n, ngx_atomic_t *counts, double scale,
     double sum)
@@ -251,7 +242,7 @@ ngx_http_switchboard_counters_text(sb_jw_t *w)
     ngx_http_switchboard_counters_t  *m = ngx_http_switchboard_counters;
     ngx_uint_t                        ch, i, k, held[2] = { 0, 0 };
 
-    ngx_http_switchboard_family(w, "switchboard_webhooks_total", "counter",
+    sb_metrics_family(w, "switchboard_webhooks_total", "counter",
         "Provider webhook deliveries, by channel and result.");
     for (ch = 0; ch < SB_CH_COUNT; ch++) {
         if (sb_channel_ops(ch)->signature_header == NULL) {
@@ -263,7 +254,7 @@ ngx_http_switchboard_counters_text(sb_jw_t *w)
                 ngx_http_switchboard_hook_names[k], m->webhooks[ch][k]);
         }
     }
-    ngx_http_switchboard_family(w, "switchboard_webhook_duplicates_total",
+    sb_metrics_family(w, "switchboard_webhook_duplicates_total",
         "counter", "Provider messages acknowledged again and not stored "
         "twice (R21).");
     for (ch = 0; ch < SB_CH_COUNT; ch++) {
@@ -273,7 +264,7 @@ ngx_http_switchboard_counters_text(sb_jw_t *w)
                 m->duplicates[ch]);
         }
     }
-    ngx_http_switchboard_family(w, "switchboard_messages_total", "counter",
+    sb_metrics_family(w, "switchboard_messages_total", "counter",
         "Messages stored, by channel and author.");
     for (ch = 0; ch < SB_CH_COUNT; ch++) {
         for (k = 0; k < 2; k++) {
@@ -282,7 +273,7 @@ ngx_http_switchboard_counters_text(sb_jw_t *w)
                 k ? "agent" : "visitor", m->messages[ch][k]);
         }
     }
-    ngx_http_switchboard_family(w, "switchboard_commands_total", "counter",
+    sb_metrics_family(w, "switchboard_commands_total", "counter",
         "Commands through the write path, by command and result (a "
         "refusal by its code).");
     for (i = 0; i < SB_CMD_COUNT; i++) {
@@ -304,7 +295,7 @@ ngx_http_switchboard_counters_text(sb_jw_t *w)
             }
         }
     }
-    ngx_http_switchboard_family(w, "switchboard_outbox_deliveries_total",
+    sb_metrics_family(w, "switchboard_outbox_deliveries_total",
         "counter", "Delivery attempts of replies, by channel and outcome "
         "(R22).");
     for (ch = 0; ch < SB_CH_COUNT; ch++) {
@@ -318,12 +309,12 @@ ngx_http_switchboard_counters_text(sb_jw_t *w)
                 m->deliveries[ch][k]);
         }
     }
-    ngx_http_switchboard_family(w, "switchboard_commit_batch_size",
+    sb_metrics_family(w, "switchboard_commit_batch_size",
         "histogram", "Commands per group commit.");
     ngx_http_switchboard_histogram(w, "switchboard_commit_batch_size",
         ngx_http_switchboard_batch_le, SB_BATCH_BUCKETS, m->batch, 1,
         (double) m->batch_sum);
-    ngx_http_switchboard_family(w, "switchboard_commit_duration_seconds",
+    sb_metrics_family(w, "switchboard_commit_duration_seconds",
         "histogram", "Time of one group commit, the write transaction and "
         "its fsync.");
     ngx_http_switchboard_histogram(w, "switchboard_commit_duration_seconds",
@@ -338,7 +329,7 @@ ngx_http_switchboard_counters_text(sb_jw_t *w)
                        ? m->polls[i].held[1] : 0;
         }
     }
-    ngx_http_switchboard_family(w, "switchboard_polls_held", "gauge",
+    sb_metrics_family(w, "switchboard_polls_held", "gauge",
         "Long-polls held now, by kind.");
     ngx_http_switchboard_line(w, "switchboard_polls_held{kind=\"agent\"} "
                               "%ui\nswitchboard_polls_held{kind=\"visitor\"}"

@@ -74,7 +74,10 @@ int sb_stats_gather(sb_store_t *st, MDB_txn *txn, const char *tenant,
 
 const char *sb_refusal_name(int refusal);
 
-/* Prometheus text of what the store knows, every tenant (sb_metrics.c) */
+/* Prometheus text of what the store knows, every tenant (sb_metrics.c),
+ * and a family's HELP and TYPE lines */
+void sb_metrics_family(sb_jw_t *w, const char *name, const char *type,
+    const char *help);
 int sb_metrics_store(sb_store_t *st, MDB_txn *txn, int64_t now,
     sb_jw_t *w);
 void sb_query_canned(sb_store_t *st, MDB_txn *txn, const char *tenant,

@@ -41,9 +41,9 @@ sb_text(sb_jw_t *w, const char *s)
 }
 
 
-/* HELP and TYPE, once per family */
-static void
-sb_family(sb_jw_t *w, const char *name, const char *type, const char *help)
+/* HELP and TYPE, once per family (the glue's counters use it too) */
+void
+sb_metrics_family(sb_jw_t *w, const char *name, const char *type, const char *help)
 {
     sb_text(w, "# HELP ");
     sb_text(w, name);
@@ -236,7 +236,7 @@ sb_metrics_store(sb_store_t *st, MDB_txn *txn, int64_t now, sb_jw_t *w)
         return rc;
     }
 
-    sb_family(w, "switchboard_conversations", "gauge",
+    sb_metrics_family(w, "switchboard_conversations", "gauge",
               "Conversations per tenant and state.");
     for (i = 0; i < ntenants; i++) {
         for (s = SB_STATE_QUEUED; s < SB_STATE_COUNT; s++) {
@@ -246,7 +246,7 @@ sb_metrics_store(sb_store_t *st, MDB_txn *txn, int64_t now, sb_jw_t *w)
             sb_value(w, tenants[i].n.states[s]);
         }
     }
-    sb_family(w, "switchboard_agents", "gauge",
+    sb_metrics_family(w, "switchboard_agents", "gauge",
               "Agents per tenant, slot class and status (green, orange, "
               "red).");
     for (i = 0; i < ntenants; i++) {
@@ -260,13 +260,13 @@ sb_metrics_store(sb_store_t *st, MDB_txn *txn, int64_t now, sb_jw_t *w)
             }
         }
     }
-    sb_family(w, "switchboard_queue_length", "gauge",
+    sb_metrics_family(w, "switchboard_queue_length", "gauge",
               "Conversations waiting, per tenant, group and slot class.");
     for (i = 0; i < rows.nqueues; i++) {
         sb_queue_series(w, "switchboard_queue_length", &rows.queues[i]);
         sb_value(w, rows.queues[i].length);
     }
-    sb_family(w, "switchboard_queue_oldest_wait_seconds", "gauge",
+    sb_metrics_family(w, "switchboard_queue_oldest_wait_seconds", "gauge",
               "How long the first conversation of a queue has waited.");
     for (i = 0; i < rows.nqueues; i++) {
         sb_queue_series(w, "switchboard_queue_oldest_wait_seconds",
@@ -275,26 +275,26 @@ sb_metrics_store(sb_store_t *st, MDB_txn *txn, int64_t now, sb_jw_t *w)
                  ? (double) (now - rows.queues[i].oldest_at) / 1000 : 0.0);
         sb_text(w, buf);
     }
-    sb_family(w, "switchboard_deadlines_pending", "gauge",
+    sb_metrics_family(w, "switchboard_deadlines_pending", "gauge",
               "Deadlines set and not yet fired, by kind (R16).");
     for (k = 0; k < SB_DL_KINDS; k++) {
         sb_text(w, "switchboard_deadlines_pending");
         sb_label(w, "kind", sb_deadline_names[k], 1);
         sb_value(w, deadlines[k]);
     }
-    sb_family(w, "switchboard_outbox_pending", "gauge",
+    sb_metrics_family(w, "switchboard_outbox_pending", "gauge",
               "Replies waiting to go out or to be retried (R22).");
     snprintf(buf, sizeof(buf), "switchboard_outbox_pending %lld\n",
              (long long) deadlines[SB_DL_DELIVER]);
     sb_text(w, buf);
 
     sb_store_usage(st, txn, &u);
-    sb_family(w, "switchboard_store_size_bytes", "gauge",
+    sb_metrics_family(w, "switchboard_store_size_bytes", "gauge",
               "The store's map size: a commit that needs more is 507.");
     snprintf(buf, sizeof(buf), "switchboard_store_size_bytes %zu\n",
              u.map_bytes);
     sb_text(w, buf);
-    sb_family(w, "switchboard_store_used_bytes", "gauge",
+    sb_metrics_family(w, "switchboard_store_used_bytes", "gauge",
               "Pages in use in the map (its high-water mark less the "
               "free list).");
     snprintf(buf, sizeof(buf), "switchboard_store_used_bytes %zu\n",
