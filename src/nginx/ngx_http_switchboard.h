@@ -183,8 +183,7 @@ char *ngx_http_switchboard_directive_error(ngx_conf_t *cf);
 
 /* errors.c: nginx's own error answers in our locations, as JSON */
 ngx_int_t ngx_http_switchboard_errors_init(ngx_conf_t *cf);
-char *ngx_http_switchboard_error_json(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+ngx_int_t ngx_http_switchboard_error_handler(ngx_http_request_t *r);
 
 /* variables.c: $switchboard_tenant and the others for log_format */
 ngx_int_t ngx_http_switchboard_log_variables(ngx_conf_t *cf);
@@ -197,12 +196,10 @@ ngx_int_t ngx_http_switchboard_metrics_init(ngx_cycle_t *cycle);
 void ngx_http_switchboard_metric_webhook(ngx_uint_t channel, ngx_uint_t what);
 void ngx_http_switchboard_metric_batch(ngx_uint_t n, ngx_msec_t us);
 void ngx_http_switchboard_metric_poll(ngx_uint_t visitor, ngx_int_t delta);
-char *ngx_http_switchboard_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+ngx_int_t ngx_http_switchboard_metrics_handler(ngx_http_request_t *r);
 
 /* health.c: the operator's probe */
-char *ngx_http_switchboard_health(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+ngx_int_t ngx_http_switchboard_health_handler(ngx_http_request_t *r);
 
 /* policy directives and the seeds' defaults (_policy.c) */
 char *ngx_http_switchboard_slot_class(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -230,24 +230,24 @@ ngx_command_t  ngx_http_switchboard_commands[] = {
 
     { ngx_string("switchboard_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_switchboard_metrics,
+      ngx_http_switchboard_api,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      NGX_HTTP_SWITCHBOARD_METRICS,
+      ngx_http_switchboard_metrics_handler },
 
     { ngx_string("switchboard_health"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_switchboard_health,
+      ngx_http_switchboard_api,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      NGX_HTTP_SWITCHBOARD_HEALTH,
+      ngx_http_switchboard_health_handler },
 
     { ngx_string("switchboard_error_json"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_switchboard_error_json,
+      ngx_http_switchboard_api,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      NGX_HTTP_SWITCHBOARD_ERRORS,
+      ngx_http_switchboard_error_handler },
 
     { ngx_string("switchboard_admin_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
@@ -476,6 +476,8 @@ ngx_http_switchboard_read_secret(ngx_conf_t *cf, ngx_str_t *name,
 }
 
 
+/* A location of one kind (the command's offset): an API, or the error
+ * page, health or metrics, whose content handler is the command's post. */
 static char *
 ngx_http_switchboard_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
@@ -488,7 +490,8 @@ ngx_http_switchboard_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     lcf->kind = cmd->offset;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_switchboard_handler;
+    clcf->handler = cmd->post ? (ngx_http_handler_pt) cmd->post
+                              : ngx_http_switchboard_handler;
 
     return NGX_CONF_OK;
 }

@@ -133,29 +133,12 @@ ngx_http_switchboard_error_body_filter(ngx_http_request_t *r,
  * raised before a location is chosen (a malformed request line, a
  * Content-Length beside Transfer-Encoding, %00 in the path) reach it
  * through a server-level error_page. */
-static ngx_int_t
+ngx_int_t
 ngx_http_switchboard_error_handler(ngx_http_request_t *r)
 {
     (void) ngx_http_discard_request_body(r);
     return r->err_status >= NGX_HTTP_BAD_REQUEST ? r->err_status
                                                  : NGX_HTTP_NOT_FOUND;
-}
-
-
-char *
-ngx_http_switchboard_error_json(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_switchboard_loc_conf_t  *lcf = conf;
-    ngx_http_core_loc_conf_t         *clcf;
-
-    if (lcf->kind != NGX_HTTP_SWITCHBOARD_NONE) {
-        return "is duplicate";
-    }
-    lcf->kind = NGX_HTTP_SWITCHBOARD_ERRORS;
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_switchboard_error_handler;
-    return NGX_CONF_OK;
 }
 
 

@@ -5,7 +5,7 @@
 #include "ngx_http_switchboard.h"
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_switchboard_health_handler(ngx_http_request_t *r)
 {
     ngx_http_switchboard_main_conf_t  *mcf;
@@ -63,20 +63,4 @@ ngx_http_switchboard_health_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
     return ngx_http_switchboard_answer(r, &ans);
-}
-
-
-char *
-ngx_http_switchboard_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_switchboard_loc_conf_t  *lcf = conf;
-    ngx_http_core_loc_conf_t         *clcf;
-
-    if (lcf->kind != NGX_HTTP_SWITCHBOARD_NONE) {
-        return "is duplicate";
-    }
-    lcf->kind = NGX_HTTP_SWITCHBOARD_HEALTH;
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_switchboard_health_handler;
-    return NGX_CONF_OK;
 }

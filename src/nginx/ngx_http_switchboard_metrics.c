@@ -337,7 +337,7 @@ ngx_http_switchboard_counters_text(sb_jw_t *w)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_switchboard_metrics_handler(ngx_http_request_t *r)
 {
     sb_answer_t   ans = { 0, NULL, NULL, 0, "" };
@@ -376,20 +376,4 @@ ngx_http_switchboard_metrics_handler(ngx_http_request_t *r)
     ans.body = w.buf;
     ans.len = w.len;
     return ngx_http_switchboard_answer(r, &ans);
-}
-
-
-char *
-ngx_http_switchboard_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_switchboard_loc_conf_t  *lcf = conf;
-    ngx_http_core_loc_conf_t         *clcf;
-
-    if (lcf->kind != NGX_HTTP_SWITCHBOARD_NONE) {
-        return "is duplicate";
-    }
-    lcf->kind = NGX_HTTP_SWITCHBOARD_METRICS;
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_switchboard_metrics_handler;
-    return NGX_CONF_OK;
 }
