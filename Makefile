@@ -19,7 +19,7 @@ comma       := ,
 SAN_FLAGS   := --with-cc-opt="-fsanitize=address$(comma)undefined -fno-omit-frame-pointer" --with-ld-opt="-fsanitize=address$(comma)undefined"
 CFLAGS_CORE := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc/core
 
-.PHONY: all deps run test test-asan unit bench soak deb test-deb fuzz fuzz-build fuzz-seeds clean
+.PHONY: all deps openapi-deps run test test-asan unit bench soak deb test-deb fuzz fuzz-build fuzz-seeds clean
 
 all: $(MODULE) $(SB_TOKEN) $(SB_SIGN)
 
@@ -69,8 +69,21 @@ $(BUILD)/unit/%: t/unit/%.c $(CORE_SRCS) t/unit/tap.h t/unit/core.h t/unit/seed_
 unit: $(UNIT_TESTS)
 	prove --exec '' $(UNIT_TESTS)
 
-test: $(MODULE) $(SB_TOKEN) $(SB_SIGN) unit
-	SB_MODULE=$(CURDIR)/$(MODULE) prove -r t
+# The OpenAPI checker (t/openapi/): Node.js from Debian when the machine
+# has none, its npm packages at the versions package-lock.json pins.
+openapi-deps:
+	@command -v node >/dev/null || $(MAKE) -s deps EXTRA_PKGS=nodejs
+	@command -v npm >/dev/null || $(MAKE) -s deps EXTRA_PKGS=npm
+	@[ t/openapi/node_modules/.package-lock.json -nt t/openapi/package-lock.json ] \
+	    || (cd t/openapi && npm ci --no-audit --no-fund --loglevel=error)
+
+# The suite records every answer it reads; the checker then validates
+# doc/openapi.yaml and each answer against its operation.
+API_RECORD := $(BUILD)/api-record
+test: $(MODULE) $(SB_TOKEN) $(SB_SIGN) unit openapi-deps
+	@rm -rf $(API_RECORD) && mkdir -p $(API_RECORD)
+	SB_MODULE=$(CURDIR)/$(MODULE) SB_API_RECORD=$(CURDIR)/$(API_RECORD) prove -r t
+	node t/openapi/check.mjs doc/openapi.yaml $(API_RECORD) src
 
 # The same suite against an ASan + UBSan build of the module; nginx gets
 # the runtime preloaded, and any sanitizer report fails the run (and is

@@ -133,6 +133,14 @@ check(act('sal', $c1, 'messages', { canned => 'hello', text => 'x' }), 400,
       'bad_body', 'R6: text and canned together');
 check($t->del('/admin/canned/nope', $admin), 404, 'unknown_canned',
       'DELETE an unknown canned');
+check($t->put('/admin/canned/bye', $admin, { title => 'Bye', text => 'Bye' }),
+      201, undef, 'PUT a second canned');
+is_deeply([ map { $_->{id} } @{ $t->get('/admin/canned', $admin)
+                                   ->{json}{canned} } ], ['bye', 'hello'],
+          'GET /admin/canned lists them in id order');
+is($t->del('/admin/canned/bye', $admin)->{status}, 204, 'DELETE canned');
+check($t->get('/admin/canned/bye', $admin), 404, 'unknown_canned',
+      'and it is gone');
 
 # attachments and offers where the channel has them
 $r = act('sal', $c1, 'messages',

@@ -135,6 +135,10 @@ for (1 .. 8) {
     $bodies{$counters}++;
 }
 is(scalar keys %bodies, 1, 'eight scrapes, one answer');
+my $head = $t->request('HEAD', '/metrics');
+is($head->{status}, 200, 'HEAD: 200');
+is($head->{body}, '', 'HEAD: no body');
+is($t->post('/metrics', undef, {})->{status}, 405, 'POST: 405');
 $t->read_response($_, 3) for @held;
 $want{'switchboard_polls_held{kind=agent}'} = 0;
 $want{'switchboard_polls_held{kind=visitor}'} = 0;

@@ -10,6 +10,7 @@ port=18089
 conf=/etc/nginx/conf.d/switchboard-test.conf
 secret=/etc/nginx/switchboard-test.jwt
 pid=/run/nginx.pid                 # as Debian's nginx.conf says
+doc=/usr/share/switchboard/openapi.yaml
 fail() { echo "not ok - $*"; exit 1; }
 ok() { echo "ok - $*"; }
 cleanup() {
@@ -54,6 +55,10 @@ server {
     location /admin/ { switchboard_admin_api; }
     location /agent/ { switchboard_agent_api; }
     location = /health { switchboard_health; allow 127.0.0.1; deny all; }
+    location = /openapi.yaml {
+        alias /usr/share/switchboard/openapi.yaml;
+        types { } default_type application/yaml;
+    }
 }
 CONF
 nginx -t >/dev/null 2>&1 || { nginx -t; fail "nginx -t"; }
@@ -78,6 +83,9 @@ ok "an authenticated round trip: the admin makes ann, ann reads herself"
 curl -s "http://127.0.0.1:$port/health" | grep -q '"status":"ok"' \
     || fail "health"
 ok "health answers ok"
+curl -s "http://127.0.0.1:$port/openapi.yaml" | cmp -s - "$doc" \
+    || fail "the OpenAPI description is not served as installed"
+ok "the OpenAPI description is installed and served"
 
 nginx -s quit
 for _ in $(seq 50); do [ -f "$pid" ] || break; sleep 0.1; done
@@ -90,4 +98,4 @@ DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq \
 [ -e /usr/lib/nginx/modules/ngx_http_switchboard_module.so ] \
     && fail "the module is still there after purge"
 ok "stopped and purged: nothing left enabled"
-echo "1..8"
+echo "1..9"

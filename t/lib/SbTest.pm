@@ -250,6 +250,28 @@ sub record_store {
            . "2>/dev/null");
 }
 
+# --- answers for the OpenAPI check ---------------------------------------
+# With SB_API_RECORD=dir, every answer the suite reads (with the request
+# that asked for it) is written there; t/openapi/check.mjs validates each
+# against the operation the OpenAPI document gives for its path.
+
+sub record_answer {
+    my ($req, $res) = @_;
+    my $dir = $ENV{SB_API_RECORD};
+    my ($method, $path, $headers, $body) = @$req;
+    return unless $res->{status};
+    open my $fh, '>>', "$dir/answers-$$.jsonl" or die "$dir: $!";
+    print $fh $JSON->encode({
+        test => $0, method => $method, path => $path,
+        request_type => defined $body
+          ? $headers->{'Content-Type'} // 'application/json' : undef,
+        request => defined $body ? unpack('H*', $body) : undef,
+        status => $res->{status} + 0, type => $res->{headers}{'content-type'},
+        body => unpack('H*', $res->{body}) }),
+      "\n";
+    close $fh;
+}
+
 # --- tokens -------------------------------------------------------------
 
 sub token {
@@ -294,6 +316,7 @@ sub raw_request {
       or die "connect: $!";
     binmode $s;
     print $s $req;
+    ${*$s}{sb_request} = [$method, $path, $h, $body] if $ENV{SB_API_RECORD};
     return $s;
 }
 
@@ -313,8 +336,11 @@ sub read_response {
         my $n = sysread($s, $buf, 65536, length $buf);
         last unless $n;
     }
+    my $req = ${*$s}{sb_request};
     close $s;
-    return parse_response($buf);
+    my $res = parse_response($buf);
+    record_answer($req, $res) if $req;
+    return $res;
 }
 
 sub parse_response {
