@@ -25,7 +25,8 @@ $t->put('/admin/canned/hi', $admin, { title => 'Hi', text => 'Hello' });
 my @agent = (
     [GET => '/agent/events?cursor=0'], [GET => '/agent/me'],
     [PUT => '/agent/availability', { class => 'all', available => \0 }],
-    [GET => '/agent/canned'],
+    [GET => '/agent/canned'], [GET => '/agent/settings'],
+    [GET => '/agent/directory'],
     [GET => "/agent/conversations/$theirs"],
     [POST => "/agent/conversations/$theirs/messages", { text => 'x' }],
     [POST => "/agent/conversations/$theirs/end"],

@@ -238,6 +238,32 @@ is_deeply($caps->{mobile}, { canned => JSON::PP::true, block => JSON::PP::true,
     attachments => JSON::PP::false, offers => JSON::PP::false,
     transfer => JSON::PP::false }, 'R12: the table shows the seeds');
 
+# --- the desk's reference data: settings and the transfer directory -----------
+my $settings = $t->get('/agent/settings', $t->agent('ann'))->{json};
+is_deeply($settings->{capabilities}, $caps,
+          'settings: the capability table, as the admin sees it (R12)');
+is_deeply($settings->{snooze}, { presets => [ { label => '3h', seconds => 10800 },
+          { label => '1d', seconds => 86400 } ], max_seconds => 30 * 86400 },
+          'settings: the snooze presets and limit (R7)');
+is_deeply($settings->{classes}{messaging}, [qw(whatsapp messenger instagram
+          facebook twitter sms)], 'settings: the channels of each class');
+is($settings->{max_text_bytes}, 4096, 'settings: the text limit');
+$t->add_agent('dee', name => 'Dee', groups => ['default', 'sales']);
+my $dir = $t->get('/agent/directory', $t->agent('ann'))->{json};
+is_deeply([ map { "$_->{id}=$_->{name}" } @{ $dir->{groups} } ],
+          [ 'default=default', 'sales=Sales' ], 'directory: every group');
+is_deeply([ map { $_->{id} } @{ $dir->{agents} } ], [qw(bob dee)],
+          'directory: the agents sharing a group with ann, not ann');
+ok(!exists $dir->{agents}[0]{conversations}
+   && $dir->{agents}[0]{classes}{chat}{status},
+   "directory: each with their status, not the conversations they hold");
+is_deeply([ map { $_->{id} } @{ $t->get('/agent/directory',
+          $t->agent('sal'))->{json}{agents} } ], ['dee'],
+          'directory: sal (sales) sees only dee');
+check($t->get('/agent/directory', $t->agent('nobody')), 403, 'unknown_agent',
+      'directory: an agent not in the directory');
+$t->del('/admin/agents/dee', $admin);
+
 # --- stats ------------------------------------------------------------------------
 $t->available($_, 'all', 0) for qw(ann bob sal);
 $t->say_visitor('w1', 'chat', 'waiting');

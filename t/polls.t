@@ -14,13 +14,39 @@ use SbTest;
 my $t = SbTest->new(poll => '2s',
                     http => "log_format full '\$pid \$request_method \$uri "
                           . "\$status \"\$request\" \$request_time';")->start;
-# the full format shows what the revived request carries
-$t->{http} .= "\naccess_log $t->{prefix}/logs/full.log full;";
-$t->write_conf;
-$t->reload;
 $t->add_agent('ann');
 $t->available('ann');
 my $ann = $t->agent('ann');
+
+# /agent/me is a snapshot with its cursor: a desk that loads it and polls
+# from events_cursor misses nothing and replays nothing (R24)
+is($t->me('ann')->{events_cursor}, 0, 'an empty log: events_cursor 0');
+my $snap_conv = $t->say_visitor('s1', 'chat', 'hello')->{json}{conversation};
+my $snap = $t->me('ann');
+is_deeply($snap->{conversations}, [$snap_conv], 'the snapshot holds it');
+my $all = $t->events('ann', 0, 1);
+is($snap->{events_cursor}, $all->{cursor},
+   'events_cursor is the last event of the log, its assignment among them');
+my $held_since = time;
+my $after = $t->events('ann', $snap->{events_cursor}, 3);
+is_deeply($after->{events}, [], 'polling from it replays nothing (it waits)');
+cmp_ok(time - $held_since, '>=', 1.5, '... held until the poll timeout');
+$t->post("/agent/conversations/$snap_conv/end", $ann);
+$after = $t->events('ann', $snap->{events_cursor}, 3);
+is_deeply([ map { $_->{type} } @{ $after->{events} } ],
+          ['conversation.ended'], 'and then gets exactly what changed since');
+
+# the full format shows what the revived request carries
+$t->{http} .= "\naccess_log $t->{prefix}/logs/full.log full;";
+$t->write_conf;
+my @before_reload = $t->worker_pids;
+$t->reload;
+# the old workers answer what they hold and go: the polls below must land
+# on the new ones
+for (1 .. 200) {
+    last unless grep { kill 0, $_ } @before_reload;
+    sleep 0.025;
+}
 
 sub keepalive {
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',

@@ -314,16 +314,51 @@ ngx_http_switchboard_get_stats(ngx_http_request_t *r,
 }
 
 
-ngx_int_t
-ngx_http_switchboard_get_capabilities(ngx_http_request_t *r,
-    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+/* the configuration's tables (no transaction): the admin's capabilities,
+ * the desk's settings */
+static ngx_int_t
+ngx_http_switchboard_config_answer(ngx_http_request_t *r,
+    void (*table)(const sb_config_t *cfg, sb_answer_t *ans))
 {
     ngx_http_switchboard_main_conf_t  *mcf;
     sb_answer_t                        ans = { 0, NULL, NULL, 0, "" };
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
-    sb_query_capabilities(&mcf->core, &ans);
+    table(&mcf->core, &ans);
     return ngx_http_switchboard_answer(r, &ans);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_get_capabilities(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    return ngx_http_switchboard_config_answer(r, sb_query_capabilities);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_get_settings(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    return ngx_http_switchboard_config_answer(r, sb_query_settings);
+}
+
+
+static void
+ngx_http_switchboard_q_directory(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    sb_query_directory(&ngx_http_switchboard_store, txn, ctx->tenant,
+                       ctx->actor, sb_now_ms(), ans);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_get_directory(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_directory);
 }
 
 

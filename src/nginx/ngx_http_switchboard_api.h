@@ -45,6 +45,10 @@ ngx_int_t ngx_http_switchboard_get_stats(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
 ngx_int_t ngx_http_switchboard_get_capabilities(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_get_settings(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_get_directory(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
 ngx_int_t ngx_http_switchboard_get_agent(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
 ngx_int_t ngx_http_switchboard_get_group(ngx_http_request_t *r,

@@ -7,22 +7,6 @@
 #include "commands/sb_commands.h"
 
 
-static int
-sb_shares_group(const sb_agent_t *x, const sb_agent_t *y)
-{
-    int  i, j;
-
-    for (i = 0; i < x->ngroups; i++) {
-        for (j = 0; j < y->ngroups; j++) {
-            if (strcmp(x->groups[i], y->groups[j]) == 0) {
-                return 1;
-            }
-        }
-    }
-    return 0;
-}
-
-
 /* The refusals of a transfer to an agent; 1 when it may go ahead. */
 static int
 sb_transfer_to_agent_ok(sb_ctx_t *cx, const sb_cmd_t *cmd,
@@ -30,7 +14,7 @@ sb_transfer_to_agent_ok(sb_ctx_t *cx, const sb_cmd_t *cmd,
 {
     int  k = c->klass, anyway = cmd->u.transfer.anyway;
 
-    if (!sb_shares_group(me, to)) {
+    if (!sb_agent_shares_group(me, to)) {
         sb_refuse_about(cx, SB_REFUSE_NOT_IN_YOUR_GROUPS, to->id, 0, 0, 0);
         return 0;
     }

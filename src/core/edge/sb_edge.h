@@ -16,13 +16,17 @@ int sb_body_parse(sb_cmd_t *cmd, const sb_config_t *cfg, const char *body,
 void sb_result_answer(sb_store_t *st, MDB_txn *txn, const sb_cmd_t *cmd,
     const sb_result_t *res, sb_answer_t *ans);
 
-/* views (sb_render.c) */
+/* views (sb_render.c); sb_each hands each row under prefix to row(),
+ * stopping at its first non-zero */
+typedef int (*sb_row_pt)(MDB_val *key, MDB_val *val, void *data);
+int sb_each(MDB_txn *txn, MDB_dbi dbi, sb_key_t *prefix, sb_row_pt row,
+    void *data);
 void sb_render_message(sb_jw_t *w, sb_span_t record);
 void sb_render_event(sb_jw_t *w, const sb_event_t *e);
 int sb_render_conversation(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
     const char *tenant, const sb_conv_t *c, int64_t now, int thread);
 int sb_render_agent(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
-    const char *tenant, const sb_agent_t *a, int64_t now);
+    const char *tenant, const sb_agent_t *a, int64_t now, int held);
 
 /* reads, each in the caller's read transaction; store errors are 500s */
 int sb_load_conv(sb_store_t *st, MDB_txn *txn, const char *tenant,
@@ -31,8 +35,14 @@ int sb_load_agent(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *id, sb_agent_t *a);
 int sb_query_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *owner, uint64_t cursor, sb_answer_t *ans);
+uint64_t sb_query_log_last(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *owner);
 int sb_query_cursor_ahead(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *owner, uint64_t cursor, sb_answer_t *ans);
+typedef int (*sb_agent_view_pt)(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
+    const char *tenant, const sb_agent_t *a, int64_t now);
+void sb_query_agent_view(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *agent, int64_t now, sb_agent_view_pt view, sb_answer_t *ans);
 void sb_query_agent_me(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *agent, int64_t now, sb_answer_t *ans);
 int sb_query_agent_seen(sb_store_t *st, MDB_txn *txn, const char *tenant,
@@ -84,7 +94,12 @@ void sb_query_canned(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *id, sb_answer_t *ans);
 void sb_query_block(sb_store_t *st, MDB_txn *txn, const char *tenant,
     int channel, const char *visitor, sb_answer_t *ans);
+
+/* the desk's reference data (sb_desk.c) */
 void sb_query_capabilities(const sb_config_t *cfg, sb_answer_t *ans);
+void sb_query_settings(const sb_config_t *cfg, sb_answer_t *ans);
+void sb_query_directory(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *agent, int64_t now, sb_answer_t *ans);
 void sb_store_error(sb_answer_t *ans, int rc);
 void sb_jw_finish(sb_jw_t *w, int rc, sb_answer_t *ans);
 

@@ -82,6 +82,19 @@ sb_log_last(sb_store_t *st, MDB_txn *txn, sb_key_t *prefix)
 }
 
 
+/* The last event of an owner's log: a snapshot's cursor (/agent/me). */
+uint64_t
+sb_query_log_last(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *owner)
+{
+    sb_key_t  prefix;
+
+    sb_key_init(&prefix, tenant);
+    sb_key_str(&prefix, owner);
+    return sb_log_last(st, txn, &prefix);
+}
+
+
 /* 0, or a 400 in ans when cursor is ahead of the owner's log: checked
  * before a poll writes anything (an agent's poll refreshes presence). */
 int
@@ -160,9 +173,11 @@ sb_query_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
 }
 
 
+/* A view for an agent, who must be in the directory (else 403: the
+ * token names no one). */
 void
-sb_query_agent_me(sb_store_t *st, MDB_txn *txn, const char *tenant,
-    const char *agent, int64_t now, sb_answer_t *ans)
+sb_query_agent_view(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *agent, int64_t now, sb_agent_view_pt view, sb_answer_t *ans)
 {
     sb_agent_t  a;
     sb_jw_t     w;
@@ -175,9 +190,25 @@ sb_query_agent_me(sb_store_t *st, MDB_txn *txn, const char *tenant,
     }
     sb_jw_init(&w, 512);
     if (rc == 0) {
-        rc = sb_render_agent(&w, st, txn, tenant, &a, now);
+        rc = view(&w, st, txn, tenant, &a, now);
     }
     sb_jw_finish(&w, rc, ans);
+}
+
+
+static int
+sb_me_view(sb_jw_t *w, sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const sb_agent_t *a, int64_t now)
+{
+    return sb_render_agent(w, st, txn, tenant, a, now, 1);
+}
+
+
+void
+sb_query_agent_me(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *agent, int64_t now, sb_answer_t *ans)
+{
+    sb_query_agent_view(st, txn, tenant, agent, now, sb_me_view, ans);
 }
 
 
@@ -449,28 +480,6 @@ sb_query_block(sb_store_t *st, MDB_txn *txn, const char *tenant,
     sb_jw_kint(&w, "dropped", (int64_t) b.dropped);
     if (b.last_dropped_at) {
         sb_jw_ktime(&w, "last_dropped_at", b.last_dropped_at);
-    }
-    sb_jw_obj_end(&w);
-    (void) sb_jw_answer(&w, 200, ans);
-}
-
-
-/* R12: the capability table as configured. */
-void
-sb_query_capabilities(const sb_config_t *cfg, sb_answer_t *ans)
-{
-    sb_jw_t  w;
-    int      ch, i;
-
-    sb_jw_init(&w, 1024);
-    sb_jw_obj(&w);
-    for (ch = 0; ch < SB_CH_COUNT; ch++) {
-        sb_jw_key(&w, sb_channel_name(ch));
-        sb_jw_obj(&w);
-        for (i = 0; i < SB_CAP_COUNT; i++) {
-            sb_jw_kbool(&w, sb_cap_name(1u << i), cfg->caps[ch] & (1u << i));
-        }
-        sb_jw_obj_end(&w);
     }
     sb_jw_obj_end(&w);
     (void) sb_jw_answer(&w, 200, ans);

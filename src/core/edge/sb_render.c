@@ -174,9 +174,7 @@ sb_render_event(sb_jw_t *w, const sb_event_t *e)
 
 
 /* Rows under prefix, each handed to row(); stops on a non-zero. */
-typedef int (*sb_row_pt)(MDB_val *key, MDB_val *val, void *data);
-
-static int
+int
 sb_each(MDB_txn *txn, MDB_dbi dbi, sb_key_t *prefix, sb_row_pt row,
     void *data)
 {
@@ -324,14 +322,16 @@ sb_held_row(MDB_val *key, MDB_val *val, void *data)
 }
 
 
-/* R5: per class available, status, used, capacity; R5a: presence. */
+/* R5: per class available, status, used, capacity; R5a: presence; and
+ * (held) the conversations the agent holds. */
 int
 sb_render_agent(sb_jw_t *w, sb_store_t *st, MDB_txn *txn, const char *tenant,
-    const sb_agent_t *a, int64_t now)
+    const sb_agent_t *a, int64_t now, int held)
 {
     const sb_config_t  *cfg = st->cfg;
     sb_key_t            prefix;
     sb_rows_t           r;
+    char                owner[SB_ID_MAX + 8];
     int                 k, g, present = sb_agent_present(cfg, a, now);
 
     sb_jw_obj(w);
@@ -358,6 +358,10 @@ sb_render_agent(sb_jw_t *w, sb_store_t *st, MDB_txn *txn, const char *tenant,
         sb_jw_obj_end(w);
     }
     sb_jw_obj_end(w);
+    if (!held) {
+        sb_jw_obj_end(w);
+        return 0;
+    }
 
     sb_key_init(&prefix, tenant);
     sb_key_str(&prefix, a->id);
@@ -367,6 +371,12 @@ sb_render_agent(sb_jw_t *w, sb_store_t *st, MDB_txn *txn, const char *tenant,
     sb_jw_arr(w);
     SB_TRY(sb_each(txn, st->db[SB_DB_HELD], &prefix, sb_held_row, &r));
     sb_jw_arr_end(w);
+
+    /* what the held list was read at: a desk that polls from here misses
+     * nothing that changes it, and replays nothing it already shows */
+    sb_owner_agent(a->id, owner, sizeof(owner));
+    sb_jw_kint(w, "events_cursor",
+               (int64_t) sb_query_log_last(st, txn, tenant, owner));
     sb_jw_obj_end(w);
     return 0;
 }

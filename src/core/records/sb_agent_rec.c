@@ -74,3 +74,20 @@ sb_agent_decode(const void *p, size_t n, sb_agent_t *a, const sb_config_t *cfg)
     }
     return sb_rd_done(&r) == 0 ? 0 : MDB_CORRUPTED;
 }
+
+
+/* R10: two agents who have a group in common */
+int
+sb_agent_shares_group(const sb_agent_t *x, const sb_agent_t *y)
+{
+    int  i, j;
+
+    for (i = 0; i < x->ngroups; i++) {
+        for (j = 0; j < y->ngroups; j++) {
+            if (strcmp(x->groups[i], y->groups[j]) == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}

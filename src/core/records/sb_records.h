@@ -145,6 +145,7 @@ void sb_agent_encode(sb_wr_t *w, const sb_agent_t *a,
     const sb_config_t *cfg);
 int sb_agent_decode(const void *p, size_t n, sb_agent_t *a,
     const sb_config_t *cfg);
+int sb_agent_shares_group(const sb_agent_t *x, const sb_agent_t *y);
 void sb_msg_encode(sb_wr_t *w, const sb_msg_t *m);
 int sb_msg_decode(const void *p, size_t n, sb_msg_t *m);
 void sb_event_encode(sb_wr_t *w, const sb_event_t *e);
