@@ -19,7 +19,7 @@ comma       := ,
 SAN_FLAGS   := --with-cc-opt="-fsanitize=address$(comma)undefined -fno-omit-frame-pointer" --with-ld-opt="-fsanitize=address$(comma)undefined"
 CFLAGS_CORE := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc/core
 
-.PHONY: all deps openapi-deps run test test-asan unit bench soak deb test-deb fuzz fuzz-build fuzz-seeds clean
+.PHONY: all deps openapi-deps browser-deps run test test-asan unit bench soak deb test-deb fuzz fuzz-build fuzz-seeds clean
 
 all: $(MODULE) $(SB_TOKEN) $(SB_SIGN)
 
@@ -52,10 +52,20 @@ $(NGX_BUILD)/objs/Makefile: config | deps
 $(MODULE): $(NGX_BUILD)/objs/Makefile $(SOURCES)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
 
+# Once nginx answers, a demo agent is put in the directory and the
+# console's sign-in links are printed (the token in the fragment).
+CONSOLE := http://127.0.0.1:8080/console/\#token=
 run: $(MODULE) $(SB_TOKEN)
 	@mkdir -p var/logs var/store var/body
 	@[ -f var/jwt.secret ] || head -c 32 /dev/urandom | base64 > var/jwt.secret
 	@echo "Switchboard on http://127.0.0.1:8080 (Ctrl-C stops it); logs in var/logs"
+	@( for _ in $$(seq 100); do curl -s -o /dev/null http://127.0.0.1:8080/health && break; sleep 0.1; done; \
+	   admin=$$($(SB_TOKEN) --secret var/jwt.secret --sub root --role admin --ttl 43200); \
+	   curl -s -o /dev/null -X PUT -H "Authorization: Bearer $$admin" \
+	       -H 'Content-Type: application/json' -d '{"name":"Demo Agent"}' \
+	       http://127.0.0.1:8080/admin/agents/demo; \
+	   echo "console, as the demo agent: $(CONSOLE)$$($(SB_TOKEN) --secret var/jwt.secret --sub demo --role agent --ttl 43200)"; \
+	   echo "console, as the admin:      $(CONSOLE)$$admin" ) &
 	@echo "mint a token:  TOKEN=\$$($(SB_TOKEN) --secret var/jwt.secret --sub root --role admin)"
 	@echo "then try:      curl -H \"Authorization: Bearer \$$TOKEN\" http://127.0.0.1:8080/admin/groups/default"
 	@echo "the README walks through a 5-minute tour"
@@ -77,10 +87,17 @@ openapi-deps:
 	@[ t/openapi/node_modules/.package-lock.json -nt t/openapi/package-lock.json ] \
 	    || (cd t/openapi && npm ci --no-audit --no-fund --loglevel=error)
 
+# The browser tests (t/browser/): Debian's chromium and an emoji font,
+# puppeteer-core at the version package-lock.json pins (no browser download).
+browser-deps: openapi-deps
+	@$(MAKE) -s deps EXTRA_PKGS="chromium fonts-noto-color-emoji"
+	@[ t/browser/node_modules/.package-lock.json -nt t/browser/package-lock.json ] \
+	    || (cd t/browser && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+
 # The suite records every answer it reads; the checker then validates
 # doc/openapi.yaml and each answer against its operation.
 API_RECORD := $(BUILD)/api-record
-test: $(MODULE) $(SB_TOKEN) $(SB_SIGN) unit openapi-deps
+test: $(MODULE) $(SB_TOKEN) $(SB_SIGN) unit openapi-deps browser-deps
 	@rm -rf $(API_RECORD) && mkdir -p $(API_RECORD)
 	SB_MODULE=$(CURDIR)/$(MODULE) SB_API_RECORD=$(CURDIR)/$(API_RECORD) prove -r t
 	node t/openapi/check.mjs doc/openapi.yaml $(API_RECORD) src

@@ -59,6 +59,7 @@ server {
         alias /usr/share/switchboard/openapi.yaml;
         types { } default_type application/yaml;
     }
+    location /console/ { alias /usr/share/switchboard/console/; }
 }
 CONF
 nginx -t >/dev/null 2>&1 || { nginx -t; fail "nginx -t"; }
@@ -86,6 +87,11 @@ ok "health answers ok"
 curl -s "http://127.0.0.1:$port/openapi.yaml" | cmp -s - "$doc" \
     || fail "the OpenAPI description is not served as installed"
 ok "the OpenAPI description is installed and served"
+curl -s "http://127.0.0.1:$port/console/" | grep -q 'src="js/app.js"' \
+    || fail "the console's page is not served"
+[ "$(curl -s -o /dev/null -w '%{content_type}' "http://127.0.0.1:$port/console/js/app.js")" \
+    = application/javascript ] || fail "the console's scripts are not served as JavaScript"
+ok "the console is installed and served by Debian's nginx (its mime.types)"
 
 nginx -s quit
 for _ in $(seq 50); do [ -f "$pid" ] || break; sleep 0.1; done
@@ -98,4 +104,4 @@ DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq \
 [ -e /usr/lib/nginx/modules/ngx_http_switchboard_module.so ] \
     && fail "the module is still there after purge"
 ok "stopped and purged: nothing left enabled"
-echo "1..9"
+echo "1..10"
