@@ -6,6 +6,7 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use SbTest;
+use FakeProvider;
 
 my $root = $SbTest::ROOT;
 plan skip_all => 'chromium or the browser tests\' npm packages are missing: '
@@ -20,11 +21,18 @@ my ($console) = do { local $/; <$fh> }
 $console =~ s{alias \.\./src/console/}{alias $root/src/console/};
 
 my $meta = 'meta-app-secret-console';
+my $provider = FakeProvider->new;
+my $provider_port = $provider->port;
 my $t = SbTest->new(presence => '60s',
                     http => 'switchboard_first_reply_timeout 4s;',
                     server => "$console\n"
   . "location = /webhooks/whatsapp { switchboard_webhook whatsapp; "
-  . "switchboard_webhook_secret $meta; }")->start;
+  . "switchboard_webhook_secret $meta; }\n"
+  # WhatsApp's send API: a real HTTP server that takes the reply and
+  # names it wamid.OUT1 (its statuses then come by the webhook)
+  . "switchboard_deliver whatsapp /_deliver/whatsapp;\n"
+  . "location /_deliver/whatsapp { internal; "
+  . "proxy_pass http://127.0.0.1:$provider_port; }")->start;
 my $admin = $t->admin;
 $t->add_agent('ann', name => 'Ann', capacity => { messaging => 1 });
 $t->add_agent('bob', name => 'Bob');

@@ -34,12 +34,17 @@ async function call(method, path, tok, body, headers = {}) {
   return { status: res.status, json: text ? JSON.parse(text) : null };
 }
 
-async function whatsapp(from, id, text) {
+async function whatsapp(from, id, text, statuses) {
+  const value = { messaging_product: 'whatsapp',
+    metadata: { display_phone_number: '15550001', phone_number_id: '1055' } };
+  if (statuses) {
+    value.statuses = statuses;
+  } else {
+    value.contacts = [{ profile: { name: 'Zoé' }, wa_id: from }];
+    value.messages = [{ from, id, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }];
+  }
   const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: 'WABA1', changes: [{
-    field: 'messages', value: { messaging_product: 'whatsapp',
-      metadata: { display_phone_number: '15550001', phone_number_id: '1055' },
-      contacts: [{ profile: { name: 'Zoé' }, wa_id: from }],
-      messages: [{ from, id, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: text } }] } }] }] });
+    field: 'messages', value }] }] });
   const sig = 'sha256=' + createHmac('sha256', process.env.SB_META_SECRET).update(body).digest('hex');
   const res = await fetch(`${base}/webhooks/whatsapp`, {
     method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': sig }, body });
@@ -152,6 +157,7 @@ try {
   const said = await text('#toast');
   ok(said === 'Choose a time in the future.', 'a refusal is said in words, not JSON', said);
   await page.click('dialog .cancel');
+  await page.$eval('#toast', (el) => { el.hidden = true; });   // for the screenshots
 
   // 5. snooze for a preset: the tab closes
   await page.click('#conversation .snooze');
@@ -175,6 +181,18 @@ try {
   const handlers = await page.$eval('#conversation .handlers-box', (b) => ({
     visible: getComputedStyle(b).display !== 'none', text: b.textContent }));
   ok(handlers.visible && /ann/.test(handlers.text), 'the handlers show on the avatar (R18)', handlers);
+
+  // a reply's delivery, as the provider reports it (R22)
+  await page.type('#conversation textarea.reply', 'Je regarde votre commande');
+  await page.click('#conversation .send');
+  await page.waitForFunction(() => [...document.querySelectorAll('#conversation .msg.agent')]
+    .some((m) => m.querySelector('.text').textContent === 'Je regarde votre commande'
+                 && /sent|sending/.test(m.querySelector('.delivery')?.textContent || '')), { timeout: 5000 });
+  ok(true, 'a WhatsApp reply shows its delivery state');
+  await whatsapp(null, null, null, [{ id: 'wamid.OUT1', status: 'read', timestamp: String(Math.floor(Date.now() / 1000)) }]);
+  await page.waitForFunction(() => [...document.querySelectorAll('#conversation .msg.agent .delivery')]
+    .some((d) => d.textContent === 'read'), { timeout: 5000 });
+  ok(true, 'and "read" once WhatsApp says so, through the poll (message.status)');
   await shot('2-whatsapp-orange');
 
   // 7. transfer to bob: refused (unavailable), then "Transfer anyway"
