@@ -15,6 +15,13 @@ my @bad = (
     [ 'switchboard_slot_class all 1 chat;', qr/invalid slot class name/ ],
     [ 'switchboard_slot_class chat 1;', qr/needs at least one channel/ ],
     [ '', qr/must be shorter than/, poll => '10s' ],
+    # issue 11: a stream's beats must come often enough to keep presence
+    [ 'switchboard_stream_heartbeat 3s;',
+      qr/switchboard_stream_heartbeat must be above 0 and at most half/ ],
+    [ 'switchboard_stream_heartbeat 0;',
+      qr/switchboard_stream_heartbeat must be above 0/ ],
+    [ 'switchboard_stream_buffer 100;',
+      qr/switchboard_stream_buffer must be at least 1k/ ],
     [ '', qr/invalid value/, poll => 'soon' ],
     [ 'switchboard_group "bad group";', qr/invalid switchboard_group/ ],
     [ 'switchboard_snooze_presets 3h soon;',

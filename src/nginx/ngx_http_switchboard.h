@@ -37,6 +37,8 @@ typedef struct {
     ngx_uint_t                 jwt_secrets;
     ngx_msec_t                 poll_timeout;
     ngx_msec_t                 presence_timeout;
+    ngx_msec_t                 stream_heartbeat;
+    size_t                     stream_buffer;
     ngx_flag_t                 classes_set;
     ngx_msec_t                 first_reply_timeout;
     ngx_msec_t                 reply_timeout;
@@ -88,6 +90,7 @@ typedef struct {
     int                        channel;
     ngx_str_t                  idem;
     void                      *hold;        /* a held poll */
+    void                      *stream;      /* an open event stream */
     ngx_http_switchboard_op_t *op;          /* the command in flight */
     void                      *delivery;    /* a request made for a job */
     ngx_buf_t                 *error_body;  /* nginx's error, as JSON */
@@ -153,6 +156,11 @@ void ngx_http_switchboard_wake_send_line(const char *line);
 ngx_int_t ngx_http_switchboard_poll_init(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_switchboard_poll(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, const char *owner, uint64_t cursor);
+
+/* stream.c: the same logs as Server-Sent Events (R24) */
+ngx_int_t ngx_http_switchboard_stream(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, const char *owner, uint64_t cursor,
+    ngx_uint_t agent);
 
 /* timer.c: deadlines (R16) and the dedupe purge (R21) */
 ngx_int_t ngx_http_switchboard_timer_init(ngx_cycle_t *cycle);

@@ -64,14 +64,19 @@ ngx_http_switchboard_path_conv(ngx_http_request_t *r,
 }
 
 
+/* ?cursor=N, or Last-Event-ID (what EventSource sends when it
+ * reconnects), which wins: the same position in the log */
 static ngx_int_t
 ngx_http_switchboard_cursor(ngx_http_request_t *r, uint64_t *cursor)
 {
-    ngx_str_t  v;
+    ngx_str_t  v, *id;
     size_t     i;
 
     *cursor = 0;
-    if (ngx_http_arg(r, (u_char *) "cursor", 6, &v) != NGX_OK) {
+    id = ngx_http_switchboard_header(r, "Last-Event-ID");
+    if (id) {
+        v = *id;
+    } else if (ngx_http_arg(r, (u_char *) "cursor", 6, &v) != NGX_OK) {
         return NGX_OK;
     }
     if (v.len == 0 || v.len > 19) {
@@ -84,6 +89,19 @@ ngx_http_switchboard_cursor(ngx_http_request_t *r, uint64_t *cursor)
         *cursor = *cursor * 10 + (v.data[i] - '0');
     }
     return NGX_OK;
+}
+
+
+/* Accept: text/event-stream asks for a stream rather than a poll */
+static ngx_uint_t
+ngx_http_switchboard_wants_stream(ngx_http_request_t *r)
+{
+    ngx_str_t  *accept = ngx_http_switchboard_header(r, "Accept");
+
+    return accept != NULL
+           && ngx_strlcasestrn(accept->data, accept->data + accept->len,
+                               (u_char *) "text/event-stream", 17 - 1)
+              != NULL;
 }
 
 
@@ -142,6 +160,9 @@ ngx_http_switchboard_agent_events(ngx_http_request_t *r,
         (void) ngx_http_switchboard_submit(NULL, &seen);
     }
 
+    if (ngx_http_switchboard_wants_stream(r)) {
+        return ngx_http_switchboard_stream(r, ctx, owner, cursor, 1);
+    }
     return ngx_http_switchboard_poll(r, ctx, owner, cursor);
 }
 
@@ -157,6 +178,9 @@ ngx_http_switchboard_visitor_events(ngx_http_request_t *r,
         return ngx_http_switchboard_bad_cursor(r);
     }
     sb_owner_visitor(ctx->channel, ctx->actor, owner, sizeof(owner));
+    if (ngx_http_switchboard_wants_stream(r)) {
+        return ngx_http_switchboard_stream(r, ctx, owner, cursor, 0);
+    }
     return ngx_http_switchboard_poll(r, ctx, owner, cursor);
 }
 

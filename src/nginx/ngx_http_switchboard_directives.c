@@ -74,6 +74,20 @@ ngx_command_t  ngx_http_switchboard_commands[] = {
       offsetof(ngx_http_switchboard_main_conf_t, presence_timeout),
       NULL },
 
+    { ngx_string("switchboard_stream_heartbeat"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, stream_heartbeat),
+      NULL },
+
+    { ngx_string("switchboard_stream_buffer"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, stream_buffer),
+      NULL },
+
     { ngx_string("switchboard_first_reply_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,

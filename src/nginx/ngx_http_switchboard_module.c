@@ -68,6 +68,8 @@ ngx_http_switchboard_create_main_conf(ngx_conf_t *cf)
     mcf->sync = NGX_CONF_UNSET;
     mcf->poll_timeout = NGX_CONF_UNSET_MSEC;
     mcf->presence_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->stream_heartbeat = NGX_CONF_UNSET_MSEC;
+    mcf->stream_buffer = NGX_CONF_UNSET_SIZE;
     mcf->first_reply_timeout = NGX_CONF_UNSET_MSEC;
     mcf->reply_timeout = NGX_CONF_UNSET_MSEC;
     mcf->snooze_max = NGX_CONF_UNSET_MSEC;
@@ -96,6 +98,7 @@ ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(mcf->sync, 1);
     ngx_conf_init_msec_value(mcf->poll_timeout, 30000);
     ngx_conf_init_msec_value(mcf->presence_timeout, 90000);
+    ngx_conf_init_size_value(mcf->stream_buffer, 256 * 1024);
     ngx_conf_init_msec_value(mcf->first_reply_timeout, 5 * 60000);
     ngx_conf_init_msec_value(mcf->reply_timeout, 12 * 3600000);
     ngx_conf_init_msec_value(mcf->snooze_max, (ngx_msec_t) 30 * 86400000);
@@ -128,6 +131,28 @@ ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "switchboard_poll_timeout must be shorter than "
                            "switchboard_presence_timeout");
+        return NGX_CONF_ERROR;
+    }
+    /* 15 s, or less where presence is shorter */
+    if (mcf->stream_heartbeat == NGX_CONF_UNSET_MSEC) {
+        mcf->stream_heartbeat = ngx_min(15000, (mcf->presence_timeout
+                                                - mcf->poll_timeout) / 2);
+    }
+    /* a stream writes presence at most every (presence - poll) / 2, checked
+     * at its heartbeats: they must come often enough to keep it */
+    if (mcf->stream_heartbeat == 0
+        || mcf->stream_heartbeat
+           > (mcf->presence_timeout - mcf->poll_timeout) / 2)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_stream_heartbeat must be above 0 and "
+                           "at most half of switchboard_presence_timeout "
+                           "minus switchboard_poll_timeout");
+        return NGX_CONF_ERROR;
+    }
+    if (mcf->stream_buffer < 1024) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_stream_buffer must be at least 1k");
         return NGX_CONF_ERROR;
     }
 

@@ -31,6 +31,7 @@ ngx_http_switchboard_poll_init(ngx_cycle_t *cycle)
                     &ngx_http_switchboard_sentinel,
                     ngx_str_rbtree_insert_value);
     ngx_queue_init(&ngx_http_switchboard_everyone);
+    ngx_http_switchboard_stream_init();
 
     /* cancelable: it never keeps an exiting worker alive by itself */
     ngx_http_switchboard_exit_watch.handler = ngx_http_switchboard_exit_check;
@@ -64,10 +65,44 @@ ngx_http_switchboard_log_find(u_char *key, size_t len)
 }
 
 
+/* The node of a log that polls or streams wait on, made on first use. */
+ngx_http_switchboard_log_t *
+ngx_http_switchboard_log_get(ngx_http_request_t *r, const char *tenant,
+    const char *owner)
+{
+    ngx_http_switchboard_log_t  *log;
+    u_char                       key[SB_ID_MAX + SB_VISITOR_MAX + 40];
+    size_t                       len;
+
+    len = ngx_snprintf(key, sizeof(key), "%s/%s", tenant, owner) - key;
+    log = ngx_http_switchboard_log_find(key, len);
+    if (log) {
+        return log;
+    }
+    log = ngx_alloc(sizeof(ngx_http_switchboard_log_t) + len,
+                    r->connection->log);
+    if (log == NULL) {
+        return NULL;
+    }
+    log->sn.str.data = (u_char *) (log + 1);
+    log->sn.str.len = len;
+    log->tenant_len = ngx_strlen(tenant);
+    ngx_memcpy(log->sn.str.data, key, len);
+    log->sn.node.key = ngx_crc32_short(key, len);
+    ngx_queue_init(&log->waiters);
+    ngx_queue_init(&log->streams);
+    log->waking = 0;
+    ngx_rbtree_insert(&ngx_http_switchboard_logs, &log->sn.node);
+    return log;
+}
+
+
 void
 ngx_http_switchboard_log_prune(ngx_http_switchboard_log_t *log)
 {
-    if (ngx_queue_empty(&log->waiters)) {
+    if (!log->waking && ngx_queue_empty(&log->waiters)
+        && ngx_queue_empty(&log->streams))
+    {
         ngx_rbtree_delete(&ngx_http_switchboard_logs, &log->sn.node);
         ngx_free(log);
     }
@@ -101,11 +136,12 @@ ngx_http_switchboard_unlink(ngx_http_switchboard_waiter_t *w)
 }
 
 
-/* Reads the log after the cursor: 0 with an answer, or MDB_NOTFOUND when
- * there is nothing yet. */
+/* Reads the log after the cursor, as the poll's JSON or (last not NULL)
+ * as stream frames: 0 with an answer, or MDB_NOTFOUND when there is
+ * nothing yet. */
 static int
-ngx_http_switchboard_read_log(MDB_txn *txn, ngx_http_switchboard_log_t *log,
-    uint64_t cursor, sb_answer_t *ans)
+ngx_http_switchboard_log_read(MDB_txn *txn, ngx_http_switchboard_log_t *log,
+    uint64_t cursor, uint64_t *last, sb_answer_t *ans)
 {
     char    tenant[SB_ID_MAX + 1], owner[SB_VISITOR_MAX + 32];
     size_t  olen = log->sn.str.len - log->tenant_len - 1;
@@ -117,8 +153,19 @@ ngx_http_switchboard_read_log(MDB_txn *txn, ngx_http_switchboard_log_t *log,
     tenant[log->tenant_len] = '\0';
     ngx_memcpy(owner, log->sn.str.data + log->tenant_len + 1, olen);
     owner[olen] = '\0';
-    return sb_query_events(&ngx_http_switchboard_store, txn, tenant, owner,
-                           cursor, ans);
+    return last ? sb_query_event_frames(&ngx_http_switchboard_store, txn,
+                                        tenant, owner, cursor, last, ans)
+                : sb_query_events(&ngx_http_switchboard_store, txn, tenant,
+                                  owner, cursor, ans);
+}
+
+
+int
+ngx_http_switchboard_log_frames(MDB_txn *txn,
+    ngx_http_switchboard_log_t *log, uint64_t cursor, uint64_t *last,
+    sb_answer_t *ans)
+{
+    return ngx_http_switchboard_log_read(txn, log, cursor, last, ans);
 }
 
 
@@ -186,31 +233,17 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
     ngx_http_cleanup_t                *cln;
     sb_answer_t                        ans = { 0, NULL, NULL, 0, "" };
     MDB_txn                           *txn;
-    u_char                             key[SB_ID_MAX + SB_VISITOR_MAX + 40];
     u_char                            *p;
-    size_t                             len, tlen = ngx_strlen(ctx->tenant);
     ngx_str_t                         *origin;
     int                                rc;
 
-    len = ngx_snprintf(key, sizeof(key), "%s/%s", ctx->tenant, owner) - key;
-    log = ngx_http_switchboard_log_find(key, len);
+    log = ngx_http_switchboard_log_get(r, ctx->tenant, owner);
     if (log == NULL) {
-        log = ngx_alloc(sizeof(ngx_http_switchboard_log_t) + len,
-                        r->connection->log);
-        if (log == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-        log->sn.str.data = (u_char *) (log + 1);
-        log->sn.str.len = len;
-        log->tenant_len = tlen;
-        ngx_memcpy(log->sn.str.data, key, len);
-        log->sn.node.key = ngx_crc32_short(key, len);
-        ngx_queue_init(&log->waiters);
-        ngx_rbtree_insert(&ngx_http_switchboard_logs, &log->sn.node);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     txn = ngx_http_switchboard_read_begin(r->connection->log);
-    rc = txn ? ngx_http_switchboard_read_log(txn, log, cursor, &ans)
+    rc = txn ? ngx_http_switchboard_log_read(txn, log, cursor, NULL, &ans)
              : MDB_PANIC;
     if (txn) {
         ngx_http_switchboard_read_end();
@@ -342,11 +375,17 @@ ngx_http_switchboard_poll_wake(u_char *key, size_t len)
         next = ngx_queue_next(q);
         w = ngx_queue_data(q, ngx_http_switchboard_waiter_t, waiting);
         ngx_memzero(&ans, sizeof(sb_answer_t));
-        if (ngx_http_switchboard_read_log(txn, log, w->cursor, &ans) == 0) {
+        if (ngx_http_switchboard_log_read(txn, log, w->cursor, NULL, &ans)
+            == 0)
+        {
             ngx_http_switchboard_release(w, &ans, 0);
         }
         sb_answer_free(&ans);
     }
+    /* a stream that ends while written to would prune the log under us */
+    log->waking = 1;
+    ngx_http_switchboard_stream_wake(log, txn);
+    log->waking = 0;
 
     ngx_http_switchboard_read_end();
     ngx_http_switchboard_log_prune(log);
@@ -401,7 +440,8 @@ ngx_http_switchboard_poll_heard(u_char *line, size_t len)
 }
 
 
-/* On reload or quit, waiting polls are answered so the worker can go. */
+/* On reload or quit, waiting polls are answered and streams ended, so the
+ * worker can go. */
 static void
 ngx_http_switchboard_exit_check(ngx_event_t *ev)
 {
@@ -420,4 +460,5 @@ ngx_http_switchboard_exit_check(ngx_event_t *ev)
         ngx_http_switchboard_release(w, NULL, 0);
         ngx_http_switchboard_log_prune(log);
     }
+    ngx_http_switchboard_stream_exit();
 }

@@ -66,6 +66,7 @@ sub conf_text {
     my $p = $self->{prefix};
     my $http = $self->{http} // '';
     my $server = $self->{server} // '';
+    my $listen = $self->{listen} ? " $self->{listen}" : '';
     my $store = $self->{store} // "switchboard_store $p/store size=256m;";
     return <<"CONF";
 daemon on;
@@ -86,7 +87,7 @@ http {
     switchboard_presence_timeout $self->{presence};
     $http
     server {
-        listen 127.0.0.1:$self->{port} reuseport;
+        listen 127.0.0.1:$self->{port} reuseport$listen;
         location /agent/ { switchboard_agent_api; }
         location /visitor/ { switchboard_visitor_api; }
         location /admin/ { switchboard_admin_api; }

@@ -23,6 +23,7 @@ int sb_each(MDB_txn *txn, MDB_dbi dbi, sb_key_t *prefix, sb_row_pt row,
     void *data);
 void sb_render_message(sb_jw_t *w, sb_span_t record);
 void sb_render_event(sb_jw_t *w, const sb_event_t *e);
+const char *sb_event_name(int type);
 int sb_render_conversation(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
     const char *tenant, const sb_conv_t *c, int64_t now, int thread);
 int sb_render_agent(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
@@ -35,6 +36,8 @@ int sb_load_agent(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *id, sb_agent_t *a);
 int sb_query_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *owner, uint64_t cursor, sb_answer_t *ans);
+int sb_query_event_frames(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *owner, uint64_t cursor, uint64_t *last, sb_answer_t *ans);
 uint64_t sb_query_log_last(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *owner);
 int sb_query_cursor_ahead(sb_store_t *st, MDB_txn *txn, const char *tenant,

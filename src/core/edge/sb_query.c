@@ -117,22 +117,42 @@ sb_query_cursor_ahead(sb_store_t *st, MDB_txn *txn, const char *tenant,
 }
 
 
-/* R24: every entry after the cursor (up to a batch); MDB_NOTFOUND when
- * there is none, so that the caller holds the poll; a 400 when the cursor
- * is ahead of the log (no event would ever answer it: a client's mistake,
- * or a store restored from before its cursor). */
-int
-sb_query_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
-    const char *owner, uint64_t cursor, sb_answer_t *ans)
+/* One event as a Server-Sent Events frame: "id", "event", "data" lines
+ * (the event's JSON has no raw newline) and the blank line that ends it. */
+static void
+sb_event_frame(sb_jw_t *w, const sb_event_t *e)
+{
+    char  head[96];
+    int   n;
+
+    n = snprintf(head, sizeof(head), "id: %llu\nevent: %s\ndata: ",
+                 (unsigned long long) e->seq, sb_event_name(e->type));
+    sb_jw_bytes(w, head, (size_t) n);
+    w->comma = 0;
+    sb_render_event(w, e);
+    sb_jw_bytes(w, "\n\n", 2);
+    w->comma = 0;
+}
+
+
+/* R24: every entry after the cursor (up to a batch), as the poll's JSON
+ * or (sse) as stream frames, the last one's seq in *last; MDB_NOTFOUND
+ * when there is none, so that the caller waits; a 400 when the cursor is
+ * ahead of the log (no event would ever answer it: a client's mistake, or
+ * a store restored from before its cursor). */
+static int
+sb_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *owner, uint64_t cursor, int sse, uint64_t *last,
+    sb_answer_t *ans)
 {
     MDB_cursor  *cur;
     MDB_val      key, val;
     sb_key_t     prefix, from;
     sb_event_t   e;
     sb_jw_t      w;
-    uint64_t     last = cursor;
     int          rc, n = 0;
 
+    *last = cursor;
     sb_key_init(&prefix, tenant);
     sb_key_str(&prefix, owner);
     from = prefix;
@@ -140,9 +160,11 @@ sb_query_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
 
     SB_TRY(mdb_cursor_open(txn, st->db[SB_DB_EVENT], &cur));
     sb_jw_init(&w, 512);
-    sb_jw_obj(&w);
-    sb_jw_key(&w, "events");
-    sb_jw_arr(&w);
+    if (!sse) {
+        sb_jw_obj(&w);
+        sb_jw_key(&w, "events");
+        sb_jw_arr(&w);
+    }
     key = sb_key_val(&from);
     for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
          rc == 0 && n < SB_POLL_BATCH && sb_key_has_prefix(&key, &prefix);
@@ -152,8 +174,12 @@ sb_query_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
         if (rc) {
             break;
         }
-        sb_render_event(&w, &e);
-        last = e.seq;
+        if (sse) {
+            sb_event_frame(&w, &e);
+        } else {
+            sb_render_event(&w, &e);
+        }
+        *last = e.seq;
         n++;
     }
     mdb_cursor_close(cur);
@@ -165,11 +191,34 @@ sb_query_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
         return sb_query_cursor_ahead(st, txn, tenant, owner, cursor, ans)
                ? 0 : MDB_NOTFOUND;
     }
-    sb_jw_arr_end(&w);
-    sb_jw_kint(&w, "cursor", (int64_t) last);
-    sb_jw_obj_end(&w);
+    if (!sse) {
+        sb_jw_arr_end(&w);
+        sb_jw_kint(&w, "cursor", (int64_t) *last);
+        sb_jw_obj_end(&w);
+    }
     (void) sb_jw_answer(&w, 200, ans);
+    if (sse) {
+        ans->content_type = "text/event-stream";
+    }
     return 0;
+}
+
+
+int
+sb_query_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *owner, uint64_t cursor, sb_answer_t *ans)
+{
+    uint64_t  last;
+
+    return sb_events(st, txn, tenant, owner, cursor, 0, &last, ans);
+}
+
+
+int
+sb_query_event_frames(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    const char *owner, uint64_t cursor, uint64_t *last, sb_answer_t *ans)
+{
+    return sb_events(st, txn, tenant, owner, cursor, 1, last, ans);
 }
 
 

@@ -22,6 +22,13 @@ static const char *const  sb_event_names[SB_EV_COUNT] = {
 };
 
 
+const char *
+sb_event_name(int type)
+{
+    return type >= 0 && type < SB_EV_COUNT ? sb_event_names[type] : "?";
+}
+
+
 static void
 sb_render_delivery(sb_jw_t *w, const sb_delivery_t *d)
 {
@@ -144,7 +151,7 @@ sb_render_event(sb_jw_t *w, const sb_event_t *e)
 {
     sb_jw_obj(w);
     sb_jw_kint(w, "seq", (int64_t) e->seq);
-    sb_jw_kstr(w, "type", sb_event_names[e->type]);
+    sb_jw_kstr(w, "type", sb_event_name(e->type));
     sb_jw_conv(w, "conversation", e->conv);
     sb_jw_ktime(w, "at", e->at);
     switch (e->type) {
