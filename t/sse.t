@@ -14,7 +14,15 @@ use SseClient;
 # small socket buffers, so that a reader that stops reading is soon seen
 my $t = SbTest->new(listen => 'sndbuf=8k',
                     http => "switchboard_stream_heartbeat 1s;\n"
-                          . "switchboard_stream_buffer 8k;")->start;
+                          . "switchboard_stream_buffer 8k;",
+                    server => 'location = /metrics { switchboard_metrics; }')
+  ->start;
+sub streams_open {
+    my ($kind) = @_;
+    my ($n) = $t->get('/metrics')->{body}
+      =~ /^switchboard_streams_open\{kind="$kind"\} (\d+)$/m;
+    return $n;
+}
 my $admin = $t->admin;
 $t->add_agent('ann', capacity => { chat => 100, mobile => 100 });
 $t->available('ann');
@@ -44,6 +52,7 @@ is($es->header('content-type'), 'text/event-stream', 'text/event-stream');
 is($es->header('cache-control'), 'no-cache', 'Cache-Control: no-cache');
 is($es->header('x-accel-buffering'), 'no', 'X-Accel-Buffering: no');
 ok((grep { /stream open/ } $es->comments), 'a first comment line at once');
+is(streams_open('agent'), 1, 'the metrics count it: switchboard_streams_open');
 
 # 30 visitors, each write taken by either worker: 30 assignments, in order
 my @convs;
@@ -107,6 +116,7 @@ $vs->pump(3, sub { grep { /stream open/ } $_[0]->comments });
 $t->post("/agent/conversations/$convs[2]/messages", $ann, { text => 'Bonjour v3 🙂' });
 $vs->pump(3, sub { scalar($_[0]->frames) >= 1 });
 my ($vf) = $vs->frames;
+is(streams_open('visitor'), 1, "... a visitor's, by kind");
 is($vf->{event}, 'message', "the visitor's stream: event message");
 is($vf->{json}{message}{text}, 'Bonjour v3 🙂', '... with the agent\'s text, UTF-8 intact');
 $vs->close;
@@ -126,6 +136,7 @@ for my $c (@convs[3 .. 22]) {           # 20 conversations x 10 messages
 # it was read nothing all along; now it reads what it was sent: the end
 $slow->pump(20, sub { $_[0]->{eof} });
 ok($slow->eof, 'a reader that stopped reading was dropped');
+is(streams_open('agent'), 0, 'and no longer counted');
 my $got = () = $slow->frames;
 cmp_ok($got, '<', $n, "having been sent part of the $n events ($got)");
 like($t->error_log, qr/stream dropped: over 8192 bytes unread/, 'and the log says why');

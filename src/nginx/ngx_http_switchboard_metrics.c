@@ -39,11 +39,12 @@ typedef struct {
     ngx_atomic_t   batch_sum, batches;
     ngx_atomic_t   latency[SB_LATENCY_BUCKETS + 1];
     ngx_atomic_t   latency_us;
-    /* held polls, per worker slot: a respawned worker takes the slot of
-     * the one killed (whose polls died with it) and starts from zero */
+    /* held polls and open streams, per worker slot: a respawned worker
+     * takes the slot of the one killed (whose polls and streams died with
+     * it) and starts from zero */
     struct {
         ngx_atomic_t   pid;
-        ngx_atomic_t   held[2];                    /* agent, visitor */
+        ngx_atomic_t   held[4];     /* polls: agent, visitor; streams: … */
     }              polls[NGX_MAX_PROCESSES];
 } ngx_http_switchboard_counters_t;
 
@@ -130,6 +131,8 @@ ngx_http_switchboard_count_commit(ngx_http_switchboard_op_t **ops,
 ngx_int_t
 ngx_http_switchboard_metrics_init(ngx_cycle_t *cycle)
 {
+    ngx_uint_t  k;
+
     if (ngx_http_switchboard_zone == NULL
         || ngx_http_switchboard_zone->data == NULL)
     {
@@ -137,8 +140,9 @@ ngx_http_switchboard_metrics_init(ngx_cycle_t *cycle)
     }
     ngx_http_switchboard_counters = ngx_http_switchboard_zone->data;
     if (ngx_worker < NGX_MAX_PROCESSES) {
-        ngx_http_switchboard_counters->polls[ngx_worker].held[0] = 0;
-        ngx_http_switchboard_counters->polls[ngx_worker].held[1] = 0;
+        for (k = 0; k < 4; k++) {
+            ngx_http_switchboard_counters->polls[ngx_worker].held[k] = 0;
+        }
         ngx_http_switchboard_counters->polls[ngx_worker].pid = ngx_pid;
     }
     return ngx_http_switchboard_on_commit(ngx_http_switchboard_count_commit);
@@ -177,16 +181,18 @@ ngx_http_switchboard_metric_batch(ngx_uint_t n, ngx_msec_t us)
 }
 
 
-/* A poll held (+1) or let go (-1); only by the worker whose slot it is. */
+/* A poll held (+1) or let go (-1), kind 0 an agent's, 1 a visitor's; or
+ * (kind 2, 3) a stream opened or ended; only by the worker whose slot it
+ * is. */
 void
-ngx_http_switchboard_metric_poll(ngx_uint_t visitor, ngx_int_t delta)
+ngx_http_switchboard_metric_poll(ngx_uint_t kind, ngx_int_t delta)
 {
     ngx_http_switchboard_counters_t  *m = ngx_http_switchboard_counters;
 
     if (m && ngx_worker < NGX_MAX_PROCESSES
         && m->polls[ngx_worker].pid == (ngx_atomic_uint_t) ngx_pid)
     {
-        ngx_atomic_fetch_add(&m->polls[ngx_worker].held[visitor], delta);
+        ngx_atomic_fetch_add(&m->polls[ngx_worker].held[kind], delta);
     }
 }
 
@@ -240,7 +246,7 @@ static void
 ngx_http_switchboard_counters_text(sb_jw_t *w)
 {
     ngx_http_switchboard_counters_t  *m = ngx_http_switchboard_counters;
-    ngx_uint_t                        ch, i, k, held[2] = { 0, 0 };
+    ngx_uint_t                        ch, i, k, held[4] = { 0, 0, 0, 0 };
 
     sb_metrics_family(w, "switchboard_webhooks_total", "counter",
         "Provider webhook deliveries, by channel and result.");
@@ -322,11 +328,9 @@ ngx_http_switchboard_counters_text(sb_jw_t *w)
         1000000, (double) m->latency_us / 1000000);
 
     for (i = 0; i < NGX_MAX_PROCESSES; i++) {
-        if (m->polls[i].pid) {
-            held[0] += (ngx_int_t) m->polls[i].held[0] > 0
-                       ? m->polls[i].held[0] : 0;
-            held[1] += (ngx_int_t) m->polls[i].held[1] > 0
-                       ? m->polls[i].held[1] : 0;
+        for (k = 0; m->polls[i].pid && k < 4; k++) {
+            held[k] += (ngx_int_t) m->polls[i].held[k] > 0
+                       ? m->polls[i].held[k] : 0;
         }
     }
     sb_metrics_family(w, "switchboard_polls_held", "gauge",
@@ -334,6 +338,11 @@ ngx_http_switchboard_counters_text(sb_jw_t *w)
     ngx_http_switchboard_line(w, "switchboard_polls_held{kind=\"agent\"} "
                               "%ui\nswitchboard_polls_held{kind=\"visitor\"}"
                               " %ui\n", held[0], held[1]);
+    sb_metrics_family(w, "switchboard_streams_open", "gauge",
+        "Server-Sent Events streams open now, by kind.");
+    ngx_http_switchboard_line(w, "switchboard_streams_open{kind=\"agent\"} "
+                              "%ui\nswitchboard_streams_open{kind=\"visitor\"}"
+                              " %ui\n", held[2], held[3]);
 }
 
 

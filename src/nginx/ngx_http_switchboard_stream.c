@@ -43,6 +43,7 @@ ngx_http_switchboard_stream_unlink(ngx_http_switchboard_stream_t *s)
 {
     ngx_http_switchboard_log_t  *log = s->log;
 
+    ngx_http_switchboard_metric_poll(2 + !s->agent, -1);
     ngx_queue_remove(&s->streaming);
     ngx_queue_remove(&s->everyone);
     if (s->beat.timer_set) {
@@ -327,16 +328,15 @@ ngx_http_switchboard_stream_writer(ngx_http_request_t *r)
     off_t                           left;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_switchboard_module);
-    if (ctx == NULL || ctx->stream == NULL) {
-        return;
+    s = ctx ? ctx->stream : NULL;
+    if (s == NULL || s->log == NULL) {
+        return;                  /* ended: nginx's own writer finishes */
     }
     if (wev->timedout) {
         r->connection->timedout = 1;
-        ngx_http_switchboard_stream_end(ctx->stream,
-                                        NGX_HTTP_REQUEST_TIME_OUT);
+        ngx_http_switchboard_stream_end(s, NGX_HTTP_REQUEST_TIME_OUT);
         return;
     }
-    s = ctx->stream;
     rc = ngx_http_output_filter(r, NULL);
     ngx_chain_update_chains(r->pool, &s->free, &s->busy, &out,
                             (ngx_buf_tag_t) &ngx_http_switchboard_module);
@@ -452,6 +452,7 @@ ngx_http_switchboard_stream(ngx_http_request_t *r,
     ctx->stream = s;
     ngx_queue_insert_tail(&log->streams, &s->streaming);
     ngx_queue_insert_tail(&ngx_http_switchboard_streams, &s->everyone);
+    ngx_http_switchboard_metric_poll(2 + !agent, 1);
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         ngx_http_switchboard_stream_unlink(s);
