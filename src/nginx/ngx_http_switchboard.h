@@ -203,7 +203,7 @@ ngx_int_t ngx_http_switchboard_metrics_zone(ngx_conf_t *cf);
 ngx_int_t ngx_http_switchboard_metrics_init(ngx_cycle_t *cycle);
 void ngx_http_switchboard_metric_webhook(ngx_uint_t channel, ngx_uint_t what);
 void ngx_http_switchboard_metric_batch(ngx_uint_t n, ngx_msec_t us);
-void ngx_http_switchboard_metric_poll(ngx_uint_t kind, ngx_int_t delta);
+void ngx_http_switchboard_metric_held(ngx_uint_t kind, ngx_int_t delta);
 ngx_int_t ngx_http_switchboard_metrics_handler(ngx_http_request_t *r);
 
 /* health.c: the operator's probe */

@@ -185,7 +185,7 @@ ngx_http_switchboard_metric_batch(ngx_uint_t n, ngx_msec_t us)
  * (kind 2, 3) a stream opened or ended; only by the worker whose slot it
  * is. */
 void
-ngx_http_switchboard_metric_poll(ngx_uint_t kind, ngx_int_t delta)
+ngx_http_switchboard_metric_held(ngx_uint_t kind, ngx_int_t delta)
 {
     ngx_http_switchboard_counters_t  *m = ngx_http_switchboard_counters;
 

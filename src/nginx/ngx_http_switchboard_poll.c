@@ -122,7 +122,7 @@ ngx_http_switchboard_by_visitor(ngx_http_switchboard_log_t *log)
 static void
 ngx_http_switchboard_unlink(ngx_http_switchboard_waiter_t *w)
 {
-    ngx_http_switchboard_metric_poll(
+    ngx_http_switchboard_metric_held(
         ngx_http_switchboard_by_visitor(w->log), -1);
     ngx_queue_remove(&w->waiting);
     ngx_queue_remove(&w->everyone);
@@ -139,7 +139,7 @@ ngx_http_switchboard_unlink(ngx_http_switchboard_waiter_t *w)
 /* Reads the log after the cursor, as the poll's JSON or (last not NULL)
  * as stream frames: 0 with an answer, or MDB_NOTFOUND when there is
  * nothing yet. */
-static int
+int
 ngx_http_switchboard_log_read(MDB_txn *txn, ngx_http_switchboard_log_t *log,
     uint64_t cursor, uint64_t *last, sb_answer_t *ans)
 {
@@ -159,14 +159,6 @@ ngx_http_switchboard_log_read(MDB_txn *txn, ngx_http_switchboard_log_t *log,
                                   owner, cursor, ans);
 }
 
-
-int
-ngx_http_switchboard_log_frames(MDB_txn *txn,
-    ngx_http_switchboard_log_t *log, uint64_t cursor, uint64_t *last,
-    sb_answer_t *ans)
-{
-    return ngx_http_switchboard_log_read(txn, log, cursor, last, ans);
-}
 
 
 /* Answers a waiting poll (with events, or none: 200 and the same cursor,
@@ -301,7 +293,7 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
     ctx->hold = w;
     ngx_queue_insert_tail(&log->waiters, &w->waiting);
     ngx_queue_insert_tail(&ngx_http_switchboard_everyone, &w->everyone);
-    ngx_http_switchboard_metric_poll(ngx_http_switchboard_by_visitor(log), 1);
+    ngx_http_switchboard_metric_held(ngx_http_switchboard_by_visitor(log), 1);
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
     w->timer.handler = ngx_http_switchboard_poll_timeout;

@@ -62,7 +62,7 @@ void ngx_http_switchboard_release(ngx_http_switchboard_waiter_t *w,
     sb_answer_t *ans, ngx_int_t closed);
 ngx_http_switchboard_log_t *ngx_http_switchboard_log_get(
     ngx_http_request_t *r, const char *tenant, const char *owner);
-int ngx_http_switchboard_log_frames(MDB_txn *txn,
+int ngx_http_switchboard_log_read(MDB_txn *txn,
     ngx_http_switchboard_log_t *log, uint64_t cursor, uint64_t *last,
     sb_answer_t *ans);
 void ngx_http_switchboard_log_prune(ngx_http_switchboard_log_t *log);

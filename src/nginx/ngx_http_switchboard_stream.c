@@ -43,7 +43,7 @@ ngx_http_switchboard_stream_unlink(ngx_http_switchboard_stream_t *s)
 {
     ngx_http_switchboard_log_t  *log = s->log;
 
-    ngx_http_switchboard_metric_poll(2 + !s->agent, -1);
+    ngx_http_switchboard_metric_held(2 + !s->agent, -1);
     ngx_queue_remove(&s->streaming);
     ngx_queue_remove(&s->everyone);
     if (s->beat.timer_set) {
@@ -229,7 +229,7 @@ ngx_http_switchboard_stream_catch_up(ngx_http_switchboard_stream_t *s,
 
     while (ngx_http_switchboard_stream_room(s, &left)) {
         ngx_memzero(&ans, sizeof(sb_answer_t));
-        rc = ngx_http_switchboard_log_frames(txn, s->log, s->cursor, &last,
+        rc = ngx_http_switchboard_log_read(txn, s->log, s->cursor, &last,
                                              &ans);
         if (rc != 0 || ans.status != 200) {
             sb_answer_free(&ans);
@@ -408,31 +408,25 @@ ngx_http_switchboard_stream(ngx_http_request_t *r,
     ngx_http_cleanup_t                *cln;
     sb_answer_t                        ans = { 0, NULL, NULL, 0, "" };
     MDB_txn                           *txn;
-    uint64_t                           last;
     ngx_int_t                          rc;
+    int                                ahead;
+
+    /* a cursor ahead of the log is refused before anything is streamed */
+    txn = ngx_http_switchboard_read_begin(r->connection->log);
+    if (txn == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ahead = sb_query_cursor_ahead(&ngx_http_switchboard_store, txn,
+                                  ctx->tenant, owner, cursor, &ans);
+    ngx_http_switchboard_read_end();
+    if (ahead) {
+        return ngx_http_switchboard_answer(r, &ans);
+    }
 
     log = ngx_http_switchboard_log_get(r, ctx->tenant, owner);
     if (log == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    /* a cursor ahead of the log is refused before anything is streamed;
-     * the frames read here are read again once the headers are out */
-    txn = ngx_http_switchboard_read_begin(r->connection->log);
-    if (txn == NULL) {
-        ngx_http_switchboard_log_prune(log);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    rc = ngx_http_switchboard_log_frames(txn, log, cursor, &last, &ans);
-    ngx_http_switchboard_read_end();
-    if ((rc == 0 && ans.status != 200) || (rc != 0 && rc != MDB_NOTFOUND)) {
-        ngx_http_switchboard_log_prune(log);
-        if (rc != 0) {
-            sb_store_error(&ans, rc);
-        }
-        return ngx_http_switchboard_answer(r, &ans);
-    }
-    sb_answer_free(&ans);
 
     s = ngx_pcalloc(r->pool, sizeof(ngx_http_switchboard_stream_t));
     cln = ngx_http_cleanup_add(r, 0);
@@ -452,7 +446,7 @@ ngx_http_switchboard_stream(ngx_http_request_t *r,
     ctx->stream = s;
     ngx_queue_insert_tail(&log->streams, &s->streaming);
     ngx_queue_insert_tail(&ngx_http_switchboard_streams, &s->everyone);
-    ngx_http_switchboard_metric_poll(2 + !agent, 1);
+    ngx_http_switchboard_metric_held(2 + !agent, 1);
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         ngx_http_switchboard_stream_unlink(s);

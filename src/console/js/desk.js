@@ -16,13 +16,11 @@ export const desk = {
   order: [],
   selected: null,
   poll: null,
-  onFatal: null,
 };
 
 const $ = (id) => document.getElementById(id);
 
 export async function startDesk(onFatal) {
-  desk.onFatal = onFatal;
   [desk.settings, desk.canned] = await Promise.all([
     api('GET', '/agent/settings'),
     api('GET', '/agent/canned').then((a) => a.canned.filter(Boolean)),

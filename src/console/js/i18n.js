@@ -207,8 +207,6 @@ const words = {
     'Conversations par état'],
   'admin.ledger': ['Ledger',
     'Registre'],
-  'admin.ledger.more': ['Older entries',
-    'Entrées plus anciennes'],
   'admin.ledger.conv': ['Conversation',
     'Conversation'],
   'admin.ledger.channel': ['Channel',

@@ -67,31 +67,23 @@ sb_load_agent(sb_store_t *st, MDB_txn *txn, const char *tenant,
 }
 
 
-/* The last sequence number of an owner's log (0: an empty log). */
-static uint64_t
-sb_log_last(sb_store_t *st, MDB_txn *txn, sb_key_t *prefix)
-{
-    MDB_val  key, val;
-
-    if (sb_prefix_last(txn, st->db[SB_DB_EVENT], prefix, &key, &val) != 0
-        || key.mv_size != prefix->n + 8)
-    {
-        return 0;
-    }
-    return sb_be64((unsigned char *) key.mv_data + prefix->n);
-}
-
-
-/* The last event of an owner's log: a snapshot's cursor (/agent/me). */
+/* The last event of an owner's log (0: an empty log): a snapshot's
+ * cursor (/agent/me), the bound of a client's. */
 uint64_t
 sb_query_log_last(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *owner)
 {
     sb_key_t  prefix;
+    MDB_val   key, val;
 
     sb_key_init(&prefix, tenant);
     sb_key_str(&prefix, owner);
-    return sb_log_last(st, txn, &prefix);
+    if (sb_prefix_last(txn, st->db[SB_DB_EVENT], &prefix, &key, &val) != 0
+        || key.mv_size != prefix.n + 8)
+    {
+        return 0;
+    }
+    return sb_be64((unsigned char *) key.mv_data + prefix.n);
 }
 
 
@@ -101,12 +93,8 @@ int
 sb_query_cursor_ahead(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *owner, uint64_t cursor, sb_answer_t *ans)
 {
-    sb_key_t  prefix;
-    uint64_t  last;
+    uint64_t  last = sb_query_log_last(st, txn, tenant, owner);
 
-    sb_key_init(&prefix, tenant);
-    sb_key_str(&prefix, owner);
-    last = sb_log_last(st, txn, &prefix);
     if (cursor <= last) {
         return 0;
     }
