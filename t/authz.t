@@ -51,6 +51,7 @@ my @admin = (
     [GET => '/admin/conversations'], [GET => "/admin/conversations/$mine"],
     [GET => '/admin/ledger?cursor=0'], [GET => '/admin/stats'],
     [GET => '/admin/capabilities'], [DELETE => '/admin/blocks/chat/v1'],
+    [GET => '/admin/webhooks'], [POST => '/admin/webhooks/replay', {}],
 );
 
 my $good = { agent => $t->agent('ann'), visitor => $t->visitor('v1', 'chat'),

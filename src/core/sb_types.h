@@ -41,8 +41,18 @@ typedef enum {
 typedef enum {
     SB_WHY_NONE, SB_WHY_AGENT, SB_WHY_AUTO_CLOSE, SB_WHY_BLOCKED,
     SB_WHY_SNOOZED, SB_WHY_RELEASED, SB_WHY_FIRST_REPLY_TIMEOUT,
-    SB_WHY_REPLY_TIMEOUT, SB_WHY_TRANSFERRED, SB_WHY_COUNT
+    SB_WHY_REPLY_TIMEOUT, SB_WHY_TRANSFERRED, SB_WHY_AGENT_REMOVED,
+    SB_WHY_COUNT
 } sb_why_t;
+
+/* Event webhooks: what a CRM or a bot may be sent, in the outbox written
+ * by the transaction that makes the event */
+typedef enum {
+    SB_HOOK_CONV_CREATED, SB_HOOK_CONV_ASSIGNED, SB_HOOK_CONV_UNASSIGNED,
+    SB_HOOK_CONV_TRANSFERRED, SB_HOOK_CONV_SNOOZED, SB_HOOK_CONV_WOKE,
+    SB_HOOK_CONV_RELEASED, SB_HOOK_CONV_ENDED, SB_HOOK_MSG_CREATED,
+    SB_HOOK_MSG_FAILED, SB_HOOK_AGENT_STATUS, SB_HOOK_COUNT
+} sb_hook_type_t;
 
 /* R12: what an agent may do on a channel */
 enum {
@@ -92,6 +102,10 @@ typedef struct {
     int64_t      deliver_backoff_ms;           /* first retry's delay */
     int64_t      deliver_lease_ms;             /* an attempt in flight */
     int64_t      dedupe_ms;                    /* R21: retention */
+    unsigned     hook_types;                   /* bit (1 << sb_hook_type_t) */
+    int64_t      hook_attempts;                /* event webhooks: tries */
+    int64_t      hook_backoff_ms;
+    int64_t      hook_lease_ms;
 } sb_config_t;
 
 
@@ -141,6 +155,8 @@ typedef enum {
     SB_CMD_FIRE,
     SB_CMD_DELIVERED,
     SB_CMD_PURGE,
+    SB_CMD_HOOK_SENT,
+    SB_CMD_HOOK_REPLAY,
     SB_CMD_COUNT
 } sb_cmd_type_t;
 
@@ -207,8 +223,8 @@ typedef struct {
             sb_span_t  name;                    /* groups */
             sb_span_t  title, text;             /* canned responses */
         } entry;
-        struct {
-            uint64_t           seq;
+        struct {                                /* deliveries and hooks */
+            uint64_t           seq;             /* a hook: its event id */
             int64_t            attempt;
             sb_send_outcome_t  outcome;
             int                http_status;
@@ -269,6 +285,17 @@ typedef struct {
     char         *text;          /* malloc'd: the text, and a link */
 } sb_job_t;
 
+/* An event webhook the glue must send, claimed by a FIRE. */
+typedef struct {
+    char            tenant[SB_ID_MAX + 1];
+    uint64_t        conv;
+    uint64_t        id;
+    int             type;        /* sb_hook_type_t */
+    int64_t         attempt;
+    unsigned char  *record;      /* malloc'd: the outbox row (sb_hook_t) */
+    size_t          record_len;
+} sb_hook_job_t;
+
 /* What the webhook's answer counts (R20). */
 typedef struct {
     int  stored, duplicates, blocked, statuses, status_changes, ignored;
@@ -287,6 +314,9 @@ typedef struct {
     sb_tally_t     tally;             /* webhooks */
     sb_job_t      *jobs;              /* FIRE: malloc'd */
     size_t         njobs;
+    sb_hook_job_t *hooks;             /* FIRE: malloc'd */
+    size_t         nhooks;
+    size_t         replayed;          /* HOOK_REPLAY */
     int            more;              /* PURGE: a walk to go on with */
     size_t         purged;
 } sb_result_t;

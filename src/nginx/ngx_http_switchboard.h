@@ -55,6 +55,15 @@ typedef struct {
         ngx_http_conf_ctx_t   *conf;        /* the server it was written in */
     }                          deliver[SB_CH_COUNT];
     unsigned                   caps_set;    /* channels named by a directive */
+    struct {
+        ngx_str_t              uri;
+        ngx_http_conf_ctx_t   *conf;
+        unsigned               types;       /* bit (1 << sb_hook_type_t) */
+        ngx_str_t              secret;
+        ngx_int_t              attempts;
+        ngx_msec_t             backoff;
+        ngx_msec_t             timeout;
+    }                          hook;        /* switchboard_event_webhook */
     sb_config_t                core;
     ngx_thread_pool_t         *thread_pool;
 } ngx_http_switchboard_main_conf_t;
@@ -176,6 +185,20 @@ ngx_http_request_t *ngx_http_switchboard_fake_request(
 void ngx_http_switchboard_fake_close(ngx_http_request_t *r);
 ngx_int_t ngx_http_switchboard_fake_body(ngx_http_request_t *r,
     const char *body, size_t len, const char *type);
+ngx_int_t ngx_http_switchboard_fake_post(ngx_http_conf_ctx_t *conf,
+    ngx_str_t *uri, const char *body, size_t len, const char *type,
+    ngx_keyval_t *headers, ngx_uint_t nheaders,
+    ngx_http_post_subrequest_pt answered, ngx_http_event_handler_pt done,
+    void *data);
+ngx_uint_t ngx_http_switchboard_fake_status(ngx_http_request_t *sr,
+    ngx_int_t *rc, ngx_uint_t *status);
+void ngx_http_switchboard_fake_outcome(sb_cmd_t *cmd,
+    sb_send_outcome_t outcome, ngx_uint_t status, const char *sent_id,
+    const char *error);
+
+/* outbox.c: the event webhooks, signed and sent to the operator's
+ * location; the admin's view and replay */
+ngx_int_t ngx_http_switchboard_outbox_init(ngx_cycle_t *cycle);
 
 /* routes.c and api.c: the three APIs */
 ngx_int_t ngx_http_switchboard_handler(ngx_http_request_t *r);

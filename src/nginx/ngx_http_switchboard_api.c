@@ -66,7 +66,7 @@ ngx_http_switchboard_path_conv(ngx_http_request_t *r,
 
 /* ?cursor=N, or Last-Event-ID (what EventSource sends when it
  * reconnects), which wins: the same position in the log */
-static ngx_int_t
+ngx_int_t
 ngx_http_switchboard_cursor(ngx_http_request_t *r, uint64_t *cursor)
 {
     ngx_str_t  v, *id;
@@ -105,7 +105,7 @@ ngx_http_switchboard_wants_stream(ngx_http_request_t *r)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_switchboard_bad_cursor(ngx_http_request_t *r)
 {
     return ngx_http_switchboard_error(r, 400, "bad_cursor",

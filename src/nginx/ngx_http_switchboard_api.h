@@ -1,5 +1,5 @@
-/* The route handlers of the three APIs (api.c, list.c), as the route
- * table (routes.c) names them. */
+/* The route handlers of the three APIs (api.c, list.c, outbox.c), as
+ * the route table (routes.c) names them. */
 
 #ifndef _NGX_HTTP_SWITCHBOARD_API_H_INCLUDED_
 #define _NGX_HTTP_SWITCHBOARD_API_H_INCLUDED_
@@ -25,6 +25,10 @@ typedef void (*ngx_http_switchboard_query_pt)(MDB_txn *txn,
 
 ngx_int_t ngx_http_switchboard_read(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_query_pt query);
+/* ?cursor=N, and the 400 when it is not a number */
+ngx_int_t ngx_http_switchboard_cursor(ngx_http_request_t *r,
+    uint64_t *cursor);
+ngx_int_t ngx_http_switchboard_bad_cursor(ngx_http_request_t *r);
 
 
 ngx_int_t ngx_http_switchboard_agent_events(ngx_http_request_t *r,
@@ -62,6 +66,8 @@ ngx_int_t ngx_http_switchboard_post_message(ngx_http_request_t *r,
 ngx_int_t ngx_http_switchboard_on_conversation(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
 ngx_int_t ngx_http_switchboard_on_entry(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_get_outbox(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
 
 

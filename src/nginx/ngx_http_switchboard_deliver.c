@@ -12,9 +12,6 @@ typedef struct {
 } ngx_http_switchboard_delivery_t;
 
 
-static ngx_str_t  ngx_http_switchboard_post = ngx_string("POST");
-
-
 static void ngx_http_switchboard_deliver_committed(
     ngx_http_switchboard_op_t **ops, ngx_uint_t n, sb_moved_t *moved);
 static void ngx_http_switchboard_deliver_done(ngx_http_request_t *r);
@@ -41,17 +38,7 @@ ngx_http_switchboard_outcome(const sb_job_t *job, sb_send_outcome_t outcome,
     cmd.channel = job->channel;
     cmd.u.delivered.seq = job->seq;
     cmd.u.delivered.attempt = job->attempt;
-    cmd.u.delivered.outcome = outcome;
-    cmd.u.delivered.http_status = (int) status;
-    if (sent_id && sent_id[0]) {
-        cmd.u.delivered.provider_id = sb_arena_copy(&cmd.mem, sent_id,
-                                                    ngx_strlen(sent_id));
-    }
-    if (error) {
-        cmd.u.delivered.error = sb_arena_copy(&cmd.mem, error,
-                                              ngx_strlen(error));
-    }
-    (void) ngx_http_switchboard_submit(NULL, &cmd);
+    ngx_http_switchboard_fake_outcome(&cmd, outcome, status, sent_id, error);
 }
 
 
@@ -63,20 +50,9 @@ ngx_http_switchboard_deliver_answered(ngx_http_request_t *sr, void *data,
     ngx_http_switchboard_delivery_t  *d = data;
     ngx_buf_t                        *b;
 
-    /* an error page finalizes the subrequest again: the first word counts;
-     * and an error that would terminate the request made for the job is
-     * a bad gateway like any other */
-    if (rc == NGX_ERROR || rc == NGX_HTTP_REQUEST_TIME_OUT
-        || rc == NGX_HTTP_CLIENT_CLOSED_REQUEST)
-    {
-        rc = NGX_HTTP_BAD_GATEWAY;
-    }
-    if (d->status) {
+    if (!ngx_http_switchboard_fake_status(sr, &rc, &d->status)) {
         return rc;
     }
-    d->status = sr->headers_out.status ? sr->headers_out.status
-                : (rc >= NGX_HTTP_SPECIAL_RESPONSE ? (ngx_uint_t) rc
-                                                   : NGX_HTTP_BAD_GATEWAY);
     /* the id is read where the body lies, in the upstream's buffer */
     if (d->status >= 200 && d->status < 300 && sr->upstream) {
         b = &sr->upstream->buffer;
@@ -140,9 +116,6 @@ ngx_http_switchboard_deliver_one(const sb_job_t *job)
 {
     ngx_http_switchboard_main_conf_t  *mcf;
     ngx_http_switchboard_delivery_t   *d;
-    ngx_http_switchboard_ctx_t        *ctx;
-    ngx_http_post_subrequest_t        *ps;
-    ngx_http_request_t                *r = NULL, *sr;
     const char                        *type;
     char                              *body = NULL;
     size_t                             len;
@@ -165,42 +138,21 @@ ngx_http_switchboard_deliver_one(const sb_job_t *job)
     }
     d->job = *job;
     d->job.text = strdup(job->text);
-    r = ngx_http_switchboard_fake_request(mcf->deliver[job->channel].conf,
-                                          ngx_http_switchboard_deliver_done);
     body = sb_channel_ops(job->channel)->send_body(job, &type, &len);
-    if (d->job.text == NULL || r == NULL || body == NULL) {
-        goto failed;
-    }
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_switchboard_ctx_t));
-    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
-    if (ctx == NULL || ps == NULL
-        || ngx_http_switchboard_fake_body(r, body, len, type) != NGX_OK)
+    if (d->job.text == NULL || body == NULL
+        || ngx_http_switchboard_fake_post(mcf->deliver[job->channel].conf,
+               &mcf->deliver[job->channel].uri, body, len, type, NULL, 0,
+               ngx_http_switchboard_deliver_answered,
+               ngx_http_switchboard_deliver_done, d)
+           != NGX_OK)
     {
         goto failed;
     }
-    ctx->delivery = d;
-    ngx_http_set_ctx(r, ctx, ngx_http_switchboard_module);
-
-    ps->handler = ngx_http_switchboard_deliver_answered;
-    ps->data = d;
-    if (ngx_http_subrequest(r, &mcf->deliver[job->channel].uri, NULL, &sr,
-                            ps, NGX_HTTP_SUBREQUEST_IN_MEMORY)
-        != NGX_OK)
-    {
-        goto failed;
-    }
-    sr->method = NGX_HTTP_POST;
-    sr->method_name = ngx_http_switchboard_post;
     free(body);
-
-    ngx_http_run_posted_requests(r->connection);
     return;
 
 failed:
     free(body);
-    if (r) {
-        ngx_http_switchboard_fake_close(r);
-    }
     if (d) {
         ngx_http_switchboard_delivery_free(d);
     }

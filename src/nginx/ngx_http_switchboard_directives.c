@@ -17,6 +17,8 @@ static char *ngx_http_switchboard_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_switchboard_webhook(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_switchboard_event_webhook_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_deliver_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_tenant_directive(ngx_conf_t *cf,
@@ -233,6 +235,41 @@ ngx_command_t  ngx_http_switchboard_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_switchboard_main_conf_t, deliver_timeout),
+      NULL },
+
+    { ngx_string("switchboard_event_webhook"),
+      NGX_HTTP_SRV_CONF|NGX_CONF_1MORE,
+      ngx_http_switchboard_event_webhook_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_event_webhook_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, hook.secret),
+      NULL },
+
+    { ngx_string("switchboard_event_webhook_attempts"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, hook.attempts),
+      NULL },
+
+    { ngx_string("switchboard_event_webhook_backoff"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, hook.backoff),
+      NULL },
+
+    { ngx_string("switchboard_event_webhook_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, hook.timeout),
       NULL },
 
     { ngx_string("switchboard_dedupe_window"),
@@ -570,3 +607,39 @@ ngx_http_switchboard_deliver_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+
+
+/* switchboard_event_webhook URI [TYPE ...], in the server whose locations
+ * hold the operator's internal location for the CRM; types are names
+ * ("message.created"), families ("conversation.*") or "all" (the
+ * default). */
+static char *
+ngx_http_switchboard_event_webhook_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value = cf->args->elts;
+    ngx_uint_t                         i;
+    unsigned                           bits;
+
+    if (mcf->hook.uri.len) {
+        return "is duplicate";
+    }
+    if (value[1].len == 0 || value[1].data[0] != '/') {
+        return "needs a location URI starting with \"/\"";
+    }
+    mcf->hook.types = cf->args->nelts == 2 ? sb_hook_parse("all", 3) : 0;
+    for (i = 2; i < cf->args->nelts; i++) {
+        bits = sb_hook_parse((char *) value[i].data, value[i].len);
+        if (bits == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "switchboard_event_webhook: unknown event "
+                               "type \"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+        mcf->hook.types |= bits;
+    }
+    mcf->hook.uri = value[1];
+    mcf->hook.conf = cf->ctx;
+    return NGX_CONF_OK;
+}

@@ -1,6 +1,7 @@
 /* A request of our own, for a subrequest no client asked for (a
- * delivery, R22): a connection without a socket, the server's
- * configuration, a loopback address for allow/deny, and a body. */
+ * delivery, R22, or an event webhook): a connection without a socket,
+ * the server's configuration, a loopback address for allow/deny, a body,
+ * and the POST of it to the operator's location. */
 
 #include "ngx_http_switchboard.h"
 
@@ -166,4 +167,129 @@ ngx_http_switchboard_fake_body(ngx_http_request_t *r, const char *body,
     h->value.len = ngx_strlen(type);
     r->headers_in.content_type = h;
     return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_switchboard_fake_header(ngx_http_request_t *r, ngx_keyval_t *kv)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+    ngx_memzero(h, sizeof(ngx_table_elt_t));
+    h->key = kv->key;
+    h->value = kv->value;
+    h->lowcase_key = ngx_pnalloc(r->pool, kv->key.len);
+    if (h->lowcase_key == NULL) {
+        return NGX_ERROR;
+    }
+    h->hash = ngx_hash_strlow(h->lowcase_key, kv->key.data, kv->key.len);
+    return NGX_OK;
+}
+
+
+/*
+ * body POSTed to uri, a location of the server conf was written in, with
+ * headers (copied): answered sees the subrequest end, done is the end of
+ * the request made for it, which closes it. data is the request's
+ * ctx->delivery. NGX_ERROR: nothing was started, data is the caller's.
+ */
+ngx_int_t
+ngx_http_switchboard_fake_post(ngx_http_conf_ctx_t *conf, ngx_str_t *uri,
+    const char *body, size_t len, const char *type, ngx_keyval_t *headers,
+    ngx_uint_t nheaders, ngx_http_post_subrequest_pt answered,
+    ngx_http_event_handler_pt done, void *data)
+{
+    ngx_http_switchboard_ctx_t  *ctx;
+    ngx_http_post_subrequest_t  *ps;
+    ngx_http_request_t          *r, *sr;
+    ngx_keyval_t                 kv;
+    ngx_uint_t                   i;
+
+    r = ngx_http_switchboard_fake_request(conf, done);
+    if (r == NULL) {
+        return NGX_ERROR;
+    }
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_switchboard_ctx_t));
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ctx == NULL || ps == NULL
+        || ngx_http_switchboard_fake_body(r, body, len, type) != NGX_OK)
+    {
+        goto failed;
+    }
+    for (i = 0; i < nheaders; i++) {
+        kv.key = headers[i].key;
+        kv.value.len = headers[i].value.len;
+        kv.value.data = ngx_pstrdup(r->pool, &headers[i].value);
+        if (kv.value.data == NULL
+            || ngx_http_switchboard_fake_header(r, &kv) != NGX_OK)
+        {
+            goto failed;
+        }
+    }
+    ctx->delivery = data;
+    ngx_http_set_ctx(r, ctx, ngx_http_switchboard_module);
+
+    ps->handler = answered;
+    ps->data = data;
+    if (ngx_http_subrequest(r, uri, NULL, &sr, ps,
+                            NGX_HTTP_SUBREQUEST_IN_MEMORY)
+        != NGX_OK)
+    {
+        goto failed;
+    }
+    sr->method = NGX_HTTP_POST;
+    sr->method_name = ngx_http_switchboard_post;
+
+    ngx_http_run_posted_requests(r->connection);
+    return NGX_OK;
+
+failed:
+    ngx_http_switchboard_fake_close(r);
+    return NGX_ERROR;
+}
+
+
+/* The location's answer, once: an error page finalizes the subrequest
+ * again and the first word counts; an error that would terminate the
+ * request made for it is a bad gateway like any other. 1: the first. */
+ngx_uint_t
+ngx_http_switchboard_fake_status(ngx_http_request_t *sr, ngx_int_t *rc,
+    ngx_uint_t *status)
+{
+    if (*rc == NGX_ERROR || *rc == NGX_HTTP_REQUEST_TIME_OUT
+        || *rc == NGX_HTTP_CLIENT_CLOSED_REQUEST)
+    {
+        *rc = NGX_HTTP_BAD_GATEWAY;
+    }
+    if (*status) {
+        return 0;
+    }
+    *status = sr->headers_out.status ? sr->headers_out.status
+              : (*rc >= NGX_HTTP_SPECIAL_RESPONSE ? (ngx_uint_t) *rc
+                                                  : NGX_HTTP_BAD_GATEWAY);
+    return 1;
+}
+
+
+/* An attempt's outcome (cmd names the attempt): one command on the write
+ * path, which owns the command from here. */
+void
+ngx_http_switchboard_fake_outcome(sb_cmd_t *cmd, sb_send_outcome_t outcome,
+    ngx_uint_t status, const char *sent_id, const char *error)
+{
+    cmd->u.delivered.outcome = outcome;
+    cmd->u.delivered.http_status = (int) status;
+    if (sent_id && sent_id[0]) {
+        cmd->u.delivered.provider_id = sb_arena_copy(&cmd->mem, sent_id,
+                                                     ngx_strlen(sent_id));
+    }
+    if (error) {
+        cmd->u.delivered.error = sb_arena_copy(&cmd->mem, error,
+                                               ngx_strlen(error));
+    }
+    (void) ngx_http_switchboard_submit(NULL, cmd);
 }

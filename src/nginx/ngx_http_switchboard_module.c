@@ -77,6 +77,9 @@ ngx_http_switchboard_create_main_conf(ngx_conf_t *cf)
     mcf->auth_log_level = NGX_CONF_UNSET_UINT;
     mcf->text_max = NGX_CONF_UNSET_SIZE;
     mcf->deliver_attempts = NGX_CONF_UNSET;
+    mcf->hook.attempts = NGX_CONF_UNSET;
+    mcf->hook.backoff = NGX_CONF_UNSET_MSEC;
+    mcf->hook.timeout = NGX_CONF_UNSET_MSEC;
     mcf->deliver_backoff = NGX_CONF_UNSET_MSEC;
     mcf->deliver_timeout = NGX_CONF_UNSET_MSEC;
     mcf->dedupe_window = NGX_CONF_UNSET_MSEC;
@@ -111,6 +114,28 @@ ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(mcf->deliver_attempts, 6);
     ngx_conf_init_msec_value(mcf->deliver_backoff, 2000);
     ngx_conf_init_msec_value(mcf->deliver_timeout, 120000);
+
+    /* event webhooks: eight tries over about 20 minutes (5s, 10s, …,
+     * 640s); a POST in flight is given a minute before another */
+    ngx_conf_init_value(mcf->hook.attempts, 8);
+    ngx_conf_init_msec_value(mcf->hook.backoff, 5000);
+    ngx_conf_init_msec_value(mcf->hook.timeout, 60000);
+    if (mcf->hook.attempts < 1 || mcf->hook.backoff == 0
+        || mcf->hook.timeout == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_event_webhook_attempts must be at "
+                           "least 1, its backoff and timeout above 0");
+        return NGX_CONF_ERROR;
+    }
+    /* an unsigned event could be forged by anyone who can reach the CRM */
+    if (mcf->hook.uri.len && mcf->hook.secret.len < 16) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_event_webhook needs "
+                           "switchboard_event_webhook_secret, 16 bytes or "
+                           "more");
+        return NGX_CONF_ERROR;
+    }
 
     /* R21: Meta retries for up to 7 days */
     ngx_conf_init_msec_value(mcf->dedupe_window, (ngx_msec_t) 7 * 86400000);
@@ -165,6 +190,10 @@ ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
     core->deliver_backoff_ms = (int64_t) mcf->deliver_backoff;
     core->deliver_lease_ms = (int64_t) mcf->deliver_timeout;
     core->dedupe_ms = (int64_t) mcf->dedupe_window;
+    core->hook_types = mcf->hook.types;
+    core->hook_attempts = mcf->hook.attempts;
+    core->hook_backoff_ms = (int64_t) mcf->hook.backoff;
+    core->hook_lease_ms = (int64_t) mcf->hook.timeout;
     core->presence_timeout_ms = (int64_t) mcf->presence_timeout;
     ngx_http_switchboard_seed_defaults(mcf);
 
@@ -419,7 +448,8 @@ ngx_http_switchboard_init_process(ngx_cycle_t *cycle)
         || ngx_http_switchboard_wake_listen(cycle) != NGX_OK
         || ngx_http_switchboard_poll_init(cycle) != NGX_OK
         || ngx_http_switchboard_timer_init(cycle) != NGX_OK
-        || ngx_http_switchboard_deliver_init(cycle) != NGX_OK)
+        || ngx_http_switchboard_deliver_init(cycle) != NGX_OK
+        || ngx_http_switchboard_outbox_init(cycle) != NGX_OK)
     {
         return NGX_ERROR;
     }

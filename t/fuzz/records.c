@@ -1,7 +1,7 @@
-/* Fuzz target: the binary records read in place from the store. A
- * corrupted record must be refused (MDB_CORRUPTED), never read past its
- * end; one that is taken must render, and write back to bytes that read
- * the same. */
+/* Fuzz target: the binary records read in place from the store, the
+ * event webhooks' outbox rows too. A corrupted record must be refused
+ * (MDB_CORRUPTED), never read past its end; one that is taken must
+ * render, and write back to bytes that read the same. */
 
 #include "fuzz.h"
 
@@ -59,6 +59,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sb_block_t          block;
     sb_idem_t           idem;
     sb_ledger_t         ledger;
+    sb_outevent_t       out;
+    sb_answer_t         body = { 200, NULL, NULL, 0, "" };
     sb_span_t           a, b, record;
 
     /* an exact-size copy: a read past the record is an ASan finding */
@@ -100,6 +102,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sb_ledger_decode(p, size, &ledger) == 0) {
         SB_FUZZ_ROUND_TRIP(sb_ledger_t, sb_ledger_encode, sb_ledger_decode,
                            &ledger);
+    }
+    /* an outbox row renders as the body a CRM is sent: JSON */
+    if (sb_outevent_decode(p, size, &out) == 0) {
+        body.body = sb_hook_body(p, size, "tenant", &body.len);
+        SB_FUZZ_CHECK(body.body != NULL);
+        sb_fuzz_answer_ok(&body);
+        SB_FUZZ_ROUND_TRIP(sb_outevent_t, sb_outevent_encode,
+                           sb_outevent_decode, &out);
     }
     /* groups ('G') and canned responses ('K') are pairs of strings */
     if (sb_pair_decode(p, size, 'G', &a, &b) == 0

@@ -83,7 +83,7 @@ for my $file (glob "$rec/requests-*.jsonl") {
 
 # the store's records, as the suite left them
 my %records = map { $_ => 1 }
-  qw(conv thread handlers agent event idem ledger block canned group);
+  qw(conv thread handlers agent event idem ledger block canned group hook);
 for my $file (glob "$rec/store-*.dump") {
     open my $fh, '<', $file or die "$file: $!";
     my ($db, $key);

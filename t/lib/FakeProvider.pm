@@ -1,5 +1,7 @@
-# A provider's send API for the tests (R22): a real HTTP server in a child
-# process that records every request and answers from a plan of statuses.
+# A provider's send API for the tests (R22), or a CRM receiving the event
+# webhooks: a real HTTP server in a child process that records every
+# request and answers from a plan of statuses; check => sub { (headers,
+# body) -> a status that overrides the plan, or undef } runs on each.
 package FakeProvider;
 
 use strict;
@@ -12,11 +14,11 @@ use Time::HiRes qw(time);
 
 my $JSON = JSON::PP->new->canonical->utf8;
 
-# new(): listening at once; ->port, ->plan(503, 503), ->requests
+# new(check => sub): listening at once; ->port, ->plan(503, 503), ->requests
 sub new {
-    my ($class) = @_;
+    my ($class, %o) = @_;
     my $self = bless { dir => tempdir('sb-provider-XXXXXX', TMPDIR => 1,
-                                      CLEANUP => 1) }, $class;
+                                      CLEANUP => 1), %o }, $class;
     my $srv = IO::Socket::INET->new(Listen => 64, LocalAddr => '127.0.0.1',
                                     LocalPort => 0, ReuseAddr => 1)
       or die "fake provider: $!";
@@ -77,7 +79,8 @@ sub serve {
         }
         my $body = '';
         read($c, $body, $h{'content-length'}) if $h{'content-length'};
-        my $status = $self->next_status;
+        my $refused = $self->{check} ? $self->{check}->(\%h, $body) : undef;
+        my $status = $refused // $self->next_status;
         $n++;
         open my $log, '>>', "$self->{dir}/requests" or die $!;
         print $log $JSON->encode({ method => $method, path => $path,

@@ -1,5 +1,7 @@
 // The OpenAPI check: the document is valid OpenAPI 3.1, every answer the
-// suite recorded (SB_API_RECORD) matches its operation, and error codes agree with the source.
+// suite recorded (SB_API_RECORD) matches its operation, every event
+// webhook its CRM received matches the `event` webhook, and error codes
+// agree with the source.
 //
 // usage: node t/openapi/check.mjs doc/openapi.yaml RECORD_DIR SRC_DIR [--partial]
 // (--partial: a few answers, as t/openapi.t records; no operation need have one)
@@ -203,6 +205,56 @@ for (const r of records) {
 
 out(`ok - ${checked} recorded answers checked against their operations `
     + `(${unmatched} to locations mounted elsewhere skipped)`);
+
+// --- 3b. the event webhooks the suite's CRM received ----------------------
+
+const hook = doc.webhooks && doc.webhooks.event && doc.webhooks.event.post;
+const eventTypes = new Set();
+let events = 0;
+for (const f of readdirSync(recordDir).filter((f) => f.startsWith('events-'))) {
+    for (const line of readFileSync(join(recordDir, f), 'utf8').split('\n')) {
+        if (!line) {
+            continue;
+        }
+        const r = JSON.parse(line);
+        const body = Buffer.from(r.body, 'hex').toString('utf8');
+        if (!hook) {
+            fail('events were recorded but the document has no `event` webhook');
+            break;
+        }
+        let value;
+        try {
+            value = JSON.parse(body);
+        } catch (e) {
+            fail(`event webhook (${r.test}): not JSON: ${e.message}`);
+            continue;
+        }
+        const where = `event webhook ${value.type} (${r.test})`;
+        const why = check(hook.requestBody.content['application/json'].schema,
+                          value);
+        if (why) {
+            fail(`${where}: ${why}\n  ${body.slice(0, 400)}`);
+        }
+        for (const p of hook.parameters.filter((p) => p.in === 'header')) {
+            const v = r.headers[p.name.toLowerCase()];
+            const got = p.schema.type === 'integer' ? Number(v) : v;
+            const whyH = v === undefined ? 'missing' : check(p.schema, got);
+            if (whyH) {
+                fail(`${where}: header ${p.name}: ${whyH}`);
+            }
+        }
+        eventTypes.add(value.type);
+        events++;
+    }
+}
+if (hook && partial !== '--partial') {
+    for (const type of doc.components.schemas.EventType.enum) {
+        if (!eventTypes.has(type)) {
+            fail(`event webhook ${type}: never received in the suite`);
+        }
+    }
+}
+out(`ok - ${events} event webhooks checked, ${eventTypes.size} types`);
 
 // every operation is exercised with a success at least
 for (const [template, item] of Object.entries(doc.paths)) {

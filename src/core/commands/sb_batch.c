@@ -38,7 +38,9 @@ static const sb_apply_pt  sb_appliers[SB_CMD_COUNT] = {
     [SB_CMD_UNBLOCK] = sb_apply_directory,
     [SB_CMD_FIRE] = sb_apply_fire,
     [SB_CMD_DELIVERED] = sb_apply_delivered,
-    [SB_CMD_PURGE] = sb_apply_purge
+    [SB_CMD_PURGE] = sb_apply_purge,
+    [SB_CMD_HOOK_SENT] = sb_apply_hook_sent,
+    [SB_CMD_HOOK_REPLAY] = sb_apply_hook_replay
 };
 
 

@@ -34,6 +34,21 @@ sb_transfer_to_agent_ok(sb_ctx_t *cx, const sb_cmd_t *cmd,
 }
 
 
+/* conversation.transferred: from its holder to an agent or a group */
+static int
+sb_hook_transferred(sb_ctx_t *cx, const sb_conv_t *c, const sb_cmd_t *cmd)
+{
+    sb_outevent_t  h;
+
+    sb_hook_init(cx, &h, SB_HOOK_CONV_TRANSFERRED, c);
+    h.agent = sb_cspan(cmd->actor);
+    h.to_agent = cmd->u.transfer.agent;
+    h.to_group = cmd->u.transfer.group;
+    h.comment = cmd->u.transfer.comment;
+    return sb_hook_emit(cx, &h);
+}
+
+
 /* R10: to an agent of one's groups, or to another group. */
 int
 sb_apply_transfer(sb_ctx_t *cx, const sb_cmd_t *cmd)
@@ -107,6 +122,7 @@ sb_apply_transfer(sb_ctx_t *cx, const sb_cmd_t *cmd)
     /* every check passed: now the writes */
     SB_TRY(sb_hand_back(cx, c, me, SB_WHY_TRANSFERRED));
     SB_TRY(sb_thread_system(cx, c, SB_SYS_TRANSFERRED, cmd->actor, text));
+    SB_TRY(sb_hook_transferred(cx, c, cmd));
     if (to) {
         SB_TRY(sb_assign(cx, c, to));
         if (comment) {

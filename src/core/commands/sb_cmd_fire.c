@@ -1,6 +1,6 @@
-/* Deadlines firing (R7, R13-R16, R22): every row due by the command's
- * time, across tenants, up to a batch: deleted, then acted on if its
- * conversation (or message) still names it; stale rows are dropped. */
+/* Deadlines firing (R7, R13-R16, R22, event webhooks): every row due by
+ * the command's time, across tenants, up to a batch: deleted, then acted
+ * on if its conversation (message, outbox row) still names it. */
 
 #include <stdio.h>
 
@@ -116,6 +116,14 @@ sb_apply_fire(sb_ctx_t *cx, const sb_cmd_t *cmd)
             break;
         }
         if (kind < 0) {
+            continue;
+        }
+        if (kind == SB_DL_HOOK) {
+            /* an event's row stands alone: its conversation may be gone */
+            rc = sb_hook_claim(cx, conv, seq, due);
+            if (rc) {
+                break;
+            }
             continue;
         }
 

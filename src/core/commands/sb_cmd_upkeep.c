@@ -1,6 +1,7 @@
-/* Internal upkeep: a delivery's outcome from the glue (R22), and the
- * dedupe purge (R21), which walks the idempotency rows a slice at a time
- * so that the writer is never held for long. */
+/* Internal upkeep: a delivery's or an event webhook's outcome from the
+ * glue (R22), the admin's replay of failed events, and the dedupe purge
+ * (R21), which walks the idempotency rows a slice at a time so that the
+ * writer is never held for long. */
 
 #include "commands/sb_commands.h"
 
@@ -12,6 +13,21 @@ int
 sb_apply_delivered(sb_ctx_t *cx, const sb_cmd_t *cmd)
 {
     return sb_delivery_outcome(cx, cmd);
+}
+
+
+int
+sb_apply_hook_sent(sb_ctx_t *cx, const sb_cmd_t *cmd)
+{
+    return sb_hook_outcome(cx, cmd);
+}
+
+
+/* a slice per command, so that a long backlog never holds the writer */
+int
+sb_apply_hook_replay(sb_ctx_t *cx, const sb_cmd_t *cmd)
+{
+    return sb_hook_replay(cx, SB_PURGE_SLICE, &cx->res->replayed);
 }
 
 

@@ -43,14 +43,19 @@ sb_deliver_row(sb_ctx_t *cx, uint64_t conv, sb_msg_t *m, int64_t due)
 }
 
 
-/* An event about one outbound message, to its author: its delivery moved */
+/* An event about one outbound message, to its author: its delivery moved
+ * (and a failure to the event webhooks) */
 static int
 sb_delivery_event(sb_ctx_t *cx, uint64_t conv, const sb_msg_t *m,
     sb_span_t record, sb_event_type_t type)
 {
     sb_event_t  e;
+    sb_conv_t  *c;
     char        author[SB_ID_MAX + 1];
 
+    if (type == SB_EV_FAILED && sb_conv_get(cx, conv, &c) == 0) {
+        SB_TRY(sb_hook_message(cx, c, SB_HOOK_MSG_FAILED, m, record));
+    }
     if (m->author.n > SB_ID_MAX) {
         return 0;
     }
@@ -139,10 +144,10 @@ sb_delivery_claim(sb_ctx_t *cx, sb_conv_t *c, uint64_t seq, int64_t due)
 
 
 /* The n-th retry waits base * 2^(n-1), capped at an hour. */
-static int64_t
-sb_backoff(const sb_config_t *cfg, int64_t attempts)
+int64_t
+sb_backoff(int64_t base, int64_t attempts)
 {
-    int64_t  d = cfg->deliver_backoff_ms;
+    int64_t  d = base;
 
     while (--attempts > 0 && d < SB_BACKOFF_CAP_MS) {
         d *= 2;
@@ -195,7 +200,8 @@ sb_delivery_outcome(sb_ctx_t *cx, const sb_cmd_t *cmd)
     if (outcome == SB_SENT_RETRY
         && d->attempts < (uint32_t) cx->cfg->deliver_attempts)
     {
-        d->retry_at = cx->now + sb_backoff(cx->cfg, d->attempts);
+        d->retry_at = cx->now + sb_backoff(cx->cfg->deliver_backoff_ms,
+                                           d->attempts);
         SB_TRY(sb_deliver_row(cx, c->id, &m, d->retry_at));
         return sb_msg_store(cx, c->id, &m, NULL);
     }

@@ -44,6 +44,8 @@ typedef struct {
     int64_t      seen_at, last_assigned_at;
     uint8_t      present;
     uint8_t      in[SB_MAX_CLASSES];       /* has rows in the class */
+    uint8_t      status[SB_MAX_CLASSES];   /* R5's colour + 1; 0: a new
+                                              agent, red until it is not */
     uint32_t     used[SB_MAX_CLASSES];
     uint8_t      ngroups;
     const char  *groups;                   /* NUL after each */
@@ -112,7 +114,7 @@ int sb_route(sb_ctx_t *cx, sb_conv_t *c, const char *exclude,
     const char *prefer);
 int sb_drain(sb_ctx_t *cx, const char *agent, int k, uint64_t avoid);
 int sb_drain_all(sb_ctx_t *cx, const char *agent);
-int sb_unassign(sb_ctx_t *cx, sb_conv_t *c, sb_agent_t *a);
+int sb_unassign(sb_ctx_t *cx, sb_conv_t *c, sb_agent_t *a, sb_why_t why);
 int sb_hand_back(sb_ctx_t *cx, sb_conv_t *c, sb_agent_t *a, sb_why_t why);
 int sb_requeue(sb_ctx_t *cx, sb_conv_t *c);
 int sb_wake(sb_ctx_t *cx, sb_conv_t *c, const char *why);
@@ -133,6 +135,29 @@ int sb_delivery_receipts(sb_ctx_t *cx, int channel,
     const sb_receipt_t *r, size_t n, int *moved);
 void sb_sent_key(sb_key_t *k, const char *tenant, int channel,
     sb_span_t id);
+int64_t sb_backoff(int64_t base, int64_t attempts);
+
+/* the event webhooks' outbox (sb_outbox.c): an event is a row written in
+ * the transaction that makes it, sent in order per conversation */
+void sb_hook_init(sb_ctx_t *cx, sb_outevent_t *h, int type,
+    const sb_conv_t *c);
+int sb_hook_emit(sb_ctx_t *cx, sb_outevent_t *h);
+int sb_hook_conv(sb_ctx_t *cx, const sb_conv_t *c, int type, sb_why_t why,
+    const char *agent);
+int sb_hook_message(sb_ctx_t *cx, const sb_conv_t *c, int type,
+    const sb_msg_t *m, sb_span_t record);
+int sb_hook_claim(sb_ctx_t *cx, uint64_t conv, uint64_t id, int64_t due);
+int sb_hook_outcome(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_hook_replay(sb_ctx_t *cx, size_t max, size_t *replayed);
+void sb_hook_pending_key(sb_key_t *k, const char *tenant, uint64_t conv,
+    uint64_t id);
+void sb_hook_failed_key(sb_key_t *k, const char *tenant, uint64_t id);
+void sb_hook_counter_key(sb_key_t *k, const char *tenant, int which);
+
+#define SB_HOOKS_PENDING   0      /* counters: rows waiting to be sent */
+#define SB_HOOKS_FAILED    1      /* rows that gave up, until replayed */
+#define SB_HOOKS_ATTEMPTS_FAILED  2     /* attempts that failed, ever */
+#define SB_HOOKS_COUNTERS  3
 
 /* a record copied into the arena, decoded, changed and written back */
 int sb_msg_load(sb_ctx_t *cx, uint64_t conv, uint64_t seq, sb_msg_t *m);

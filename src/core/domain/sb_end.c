@@ -49,7 +49,7 @@ sb_end(sb_ctx_t *cx, sb_conv_t *c, const char *by, const char *text,
             return rc;
         }
         if (a) {
-            SB_TRY(sb_unassign(cx, c, a));
+            SB_TRY(sb_unassign(cx, c, a, why));
         }
         c->agent[0] = '\0';
     }
@@ -65,6 +65,7 @@ sb_end(sb_ctx_t *cx, sb_conv_t *c, const char *by, const char *text,
     SB_TRY(sb_del(cx->txn, SB_DB(cx, SB_DB_OPEN), &k));
     SB_TRY(sb_thread_system(cx, c, SB_SYS_ENDED, by, text));
     SB_TRY(sb_ledger_append(cx, c));
+    SB_TRY(sb_hook_conv(cx, c, SB_HOOK_CONV_ENDED, why, by));
 
     memset(&e, 0, sizeof(e));
     e.type = SB_EV_ENDED;

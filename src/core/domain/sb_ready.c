@@ -92,6 +92,9 @@ sb_ready_snap(sb_ctx_t *cx, const sb_agent_t *a, sb_ready_snap_t *snap)
     for (c = 0; c < SB_MAX_CLASSES; c++) {
         snap->in[c] = c < cx->cfg->nclasses && sb_ready_in(cx->cfg, a, c);
         snap->used[c] = a->cls[c].used;
+        snap->status[c] = c < cx->cfg->nclasses
+                          ? sb_agent_status(cx->cfg, a, c, a->present) + 1
+                          : 0;
     }
     if (snap->groups == NULL || !sb_groups_same(a, snap)) {
         snap->groups_len = sb_groups_pack(a, NULL);
@@ -102,6 +105,34 @@ sb_ready_snap(sb_ctx_t *cx, const sb_agent_t *a, sb_ready_snap_t *snap)
         sb_groups_pack(a, packed);
         snap->groups = packed;
         snap->ngroups = a->ngroups;
+    }
+    return 0;
+}
+
+
+/* agent.status_changed, per class whose colour (R5) moved; presence is
+ * the stored flag, so a lapse is told when a write notices it */
+static int
+sb_status_hooks(sb_ctx_t *cx, const sb_agent_t *a, const sb_ready_snap_t *was)
+{
+    sb_outevent_t  h;
+    int        c, now, before;
+
+    if (!(cx->cfg->hook_types & (1u << SB_HOOK_AGENT_STATUS))) {
+        return 0;
+    }
+    for (c = 0; c < cx->cfg->nclasses; c++) {
+        now = sb_agent_status(cx->cfg, a, c, a->present);
+        before = was->status[c] ? was->status[c] - 1 : SB_STATUS_RED;
+        if (now == before) {
+            continue;
+        }
+        sb_hook_init(cx, &h, SB_HOOK_AGENT_STATUS, NULL);
+        h.agent = sb_cspan(a->id);
+        h.klass = sb_cspan(cx->cfg->classes[c].name);
+        h.status = (uint8_t) now;
+        h.was = (uint8_t) before;
+        SB_TRY(sb_hook_emit(cx, &h));
     }
     return 0;
 }
@@ -150,6 +181,7 @@ sb_ready_sync(sb_ctx_t *cx, sb_agent_t *a)
             SB_TRY(sb_put(cx->txn, SB_DB(cx, SB_DB_SEEN), &k, "", 0));
         }
     }
+    SB_TRY(sb_status_hooks(cx, a, was));
     return sb_ready_snap(cx, a, was);
 }
 

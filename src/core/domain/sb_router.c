@@ -59,6 +59,7 @@ sb_assign(sb_ctx_t *cx, sb_conv_t *c, sb_agent_t *a)
 
     snprintf(text, sizeof(text), "Assigned to %s", a->name);
     SB_TRY(sb_thread_system(cx, c, SB_SYS_ASSIGNED, "switchboard", text));
+    SB_TRY(sb_hook_conv(cx, c, SB_HOOK_CONV_ASSIGNED, SB_WHY_NONE, a->id));
 
     memset(&e, 0, sizeof(e));
     e.type = SB_EV_ASSIGNED;
@@ -138,6 +139,7 @@ sb_wake(sb_ctx_t *cx, sb_conv_t *c, const char *why)
     c->snoozed_until = 0;
     snprintf(text, sizeof(text), "Woke up: %s", why);
     SB_TRY(sb_thread_system(cx, c, SB_SYS_WOKE, "switchboard", text));
+    SB_TRY(sb_hook_conv(cx, c, SB_HOOK_CONV_WOKE, SB_WHY_NONE, NULL));
     if (cx->cfg->sticky) {
         SB_TRY(sb_last_handler(cx, c, last));
     }
@@ -190,8 +192,9 @@ sb_drain_all(sb_ctx_t *cx, const char *agent)
 
 /* Frees the agent's slot and the reply clock; the handler row closes. */
 int
-sb_unassign(sb_ctx_t *cx, sb_conv_t *c, sb_agent_t *a)
+sb_unassign(sb_ctx_t *cx, sb_conv_t *c, sb_agent_t *a, sb_why_t why)
 {
+    SB_TRY(sb_hook_conv(cx, c, SB_HOOK_CONV_UNASSIGNED, why, a->id));
     SB_TRY(sb_held_del(cx, c, a->id));
     if (c->klass >= 0 && a->cls[c->klass].used > 0) {
         a->cls[c->klass].used--;
@@ -209,7 +212,7 @@ sb_hand_back(sb_ctx_t *cx, sb_conv_t *c, sb_agent_t *a, sb_why_t why)
 {
     sb_event_t  e;
 
-    SB_TRY(sb_unassign(cx, c, a));
+    SB_TRY(sb_unassign(cx, c, a, why));
     memset(&e, 0, sizeof(e));
     e.type = SB_EV_UNASSIGNED;
     e.conv = c->id;
@@ -227,7 +230,7 @@ sb_requeue(sb_ctx_t *cx, sb_conv_t *c)
 
     rc = sb_agent_get(cx, c->agent, &a);
     if (rc == 0) {
-        rc = sb_unassign(cx, c, a);
+        rc = sb_unassign(cx, c, a, SB_WHY_AGENT_REMOVED);
     }
     if (rc && rc != MDB_NOTFOUND) {
         return rc;

@@ -24,6 +24,14 @@ int sb_each(MDB_txn *txn, MDB_dbi dbi, sb_key_t *prefix, sb_row_pt row,
 void sb_render_message(sb_jw_t *w, sb_span_t record);
 void sb_render_event(sb_jw_t *w, const sb_event_t *e);
 const char *sb_event_name(int type);
+void sb_jw_conv(sb_jw_t *w, const char *key, uint64_t id);
+
+/* the event webhooks (sb_hooks.c): an outbox row as the body a CRM is
+ * sent (malloc'd), and the admin's view of the outbox */
+char *sb_hook_body(const unsigned char *record, size_t len,
+    const char *tenant, size_t *body_len);
+void sb_query_hooks(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    uint64_t cursor, sb_answer_t *ans);
 int sb_render_conversation(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
     const char *tenant, const sb_conv_t *c, int64_t now, int thread);
 int sb_render_agent(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
@@ -77,6 +85,7 @@ void sb_query_stats(sb_store_t *st, MDB_txn *txn, const char *tenant,
 typedef struct {
     int64_t  agents[SB_MAX_CLASSES][SB_STATUS_COUNT];
     int64_t  states[SB_STATE_COUNT];
+    int64_t  hooks[SB_HOOKS_COUNTERS];        /* the event webhooks' */
 } sb_counts_t;
 
 typedef void (*sb_queue_pt)(void *data, const char *group,

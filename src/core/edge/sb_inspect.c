@@ -212,6 +212,12 @@ sb_stats_counters(sb_store_t *st, MDB_txn *txn, const char *tenant,
             n->states[(unsigned char) p[1]] = sb_counter(&val);
             continue;
         }
+        if (*p == 'h' && key.mv_size == prefix.n + 2
+            && (unsigned char) p[1] < SB_HOOKS_COUNTERS)
+        {
+            n->hooks[(unsigned char) p[1]] = sb_counter(&val);
+            continue;
+        }
         if (*p == 'a') {
             klass = p + 1;
             k = sb_class_find(st->cfg, klass, strnlen(klass, SB_ID_MAX + 1));

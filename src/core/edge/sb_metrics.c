@@ -1,6 +1,7 @@
 /* Prometheus text (exposition format 0.0.4) of what the store knows, for
  * every tenant: conversations per state, agents per class and status,
- * queues (length, oldest wait), pending deadlines and the map's use. */
+ * queues (length, oldest wait), deadlines, the event webhooks' outbox and
+ * the map's use. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,18 @@
 
 
 static const char  *sb_deadline_names[SB_DL_KINDS] = {
-    "reply", "snooze", "auto_close", "delivery"
+    "reply", "snooze", "auto_close", "delivery", "event_webhook"
+};
+
+static const struct {
+    const char  *name, *type, *help;
+} sb_hook_families[SB_HOOKS_COUNTERS] = {
+    { "switchboard_event_webhooks_pending", "gauge",
+      "Events in the outbox, waiting to be sent or retried." },
+    { "switchboard_event_webhooks_failed", "gauge",
+      "Events that gave up after their last attempt, until replayed." },
+    { "switchboard_event_webhook_failed_attempts_total", "counter",
+      "Attempts to send an event that did not get a 2xx." }
 };
 
 
@@ -287,6 +299,16 @@ sb_metrics_store(sb_store_t *st, MDB_txn *txn, int64_t now, sb_jw_t *w)
     snprintf(buf, sizeof(buf), "switchboard_outbox_pending %lld\n",
              (long long) deadlines[SB_DL_DELIVER]);
     sb_text(w, buf);
+
+    for (k = 0; k < SB_HOOKS_COUNTERS; k++) {
+        sb_metrics_family(w, sb_hook_families[k].name,
+                          sb_hook_families[k].type, sb_hook_families[k].help);
+        for (i = 0; i < ntenants; i++) {
+            sb_text(w, sb_hook_families[k].name);
+            sb_label(w, "tenant", tenants[i].tenant, 1);
+            sb_value(w, tenants[i].n.hooks[k]);
+        }
+    }
 
     sb_store_usage(st, txn, &u);
     sb_metrics_family(w, "switchboard_store_size_bytes", "gauge",

@@ -201,6 +201,20 @@ sb_entry_answer(const sb_cmd_t *cmd, int status, sb_answer_t *ans)
 }
 
 
+/* {"replayed": n}: the failed events back in the outbox (a slice) */
+static void
+sb_replay_answer(const sb_result_t *res, sb_answer_t *ans)
+{
+    sb_jw_t  w;
+
+    sb_jw_init(&w, 32);
+    sb_jw_obj(&w);
+    sb_jw_kint(&w, "replayed", (int64_t) res->replayed);
+    sb_jw_obj_end(&w);
+    (void) sb_jw_answer(&w, 200, ans);
+}
+
+
 void
 sb_result_answer(sb_store_t *st, MDB_txn *txn, const sb_cmd_t *cmd,
     const sb_result_t *res, sb_answer_t *ans)
@@ -255,6 +269,9 @@ sb_result_answer(sb_store_t *st, MDB_txn *txn, const sb_cmd_t *cmd,
     case SB_CMD_PUT_GROUP:
     case SB_CMD_PUT_CANNED:
         sb_entry_answer(cmd, created ? 201 : 200, ans);
+        return;
+    case SB_CMD_HOOK_REPLAY:
+        sb_replay_answer(res, ans);
         return;
     default:
         ans->status = 204;

@@ -133,7 +133,7 @@ sb_render_message(sb_jw_t *w, sb_span_t record)
 }
 
 
-static void
+void
 sb_jw_conv(sb_jw_t *w, const char *key, uint64_t id)
 {
     char  name[24];

@@ -13,7 +13,7 @@
 /* deadlines a conversation keeps (R7, R13-R15), by kind */
 typedef enum {
     SB_DL_REPLY, SB_DL_SNOOZE, SB_DL_CLOSE, SB_DL_CONV_KINDS,
-    SB_DL_DELIVER = SB_DL_CONV_KINDS, SB_DL_KINDS
+    SB_DL_DELIVER = SB_DL_CONV_KINDS, SB_DL_HOOK, SB_DL_KINDS
 } sb_deadline_kind_t;
 
 typedef struct {
@@ -135,6 +135,29 @@ typedef struct {
     char      credited[SB_ID_MAX + 1];
 } sb_ledger_t;
 
+/* An outbox row: one event for the event webhooks, the facts it carries
+ * typed, and its sending's state. Byte strings point into the record. */
+typedef struct {
+    uint64_t   id;               /* the tenant's event number */
+    uint8_t    type;             /* sb_hook_type_t */
+    uint8_t    why;              /* sb_why_t */
+    uint8_t    channel;
+    uint8_t    status, was;      /* agent.status_changed: sb_status_t */
+    int64_t    at;
+    uint64_t   conv;             /* 0: an agent's event */
+    int64_t    until;            /* conversation.snoozed */
+    sb_span_t  agent;            /* who holds, acts or changed */
+    sb_span_t  klass, group, visitor;
+    sb_span_t  to_agent, to_group, comment;     /* conversation.transferred */
+    sb_span_t  message;          /* an encoded sb_msg_t, or empty */
+    /* sending */
+    uint32_t   attempts;
+    uint32_t   http_status;      /* of the last attempt */
+    int64_t    due;              /* its deadline row, or 0 */
+    int64_t    failed_at;        /* set once it gave up */
+    sb_span_t  error;            /* of the last attempt */
+} sb_outevent_t;
+
 /* encoders write to w (count only when w->p is NULL); decoders return
  * 0, or MDB_CORRUPTED for a record that is not what it should be */
 void sb_conv_encode(sb_wr_t *w, const sb_conv_t *c,
@@ -158,6 +181,8 @@ void sb_idem_encode(sb_wr_t *w, const sb_idem_t *i);
 int sb_idem_decode(const void *p, size_t n, sb_idem_t *i);
 void sb_ledger_encode(sb_wr_t *w, const sb_ledger_t *l);
 int sb_ledger_decode(const void *p, size_t n, sb_ledger_t *l);
+void sb_outevent_encode(sb_wr_t *w, const sb_outevent_t *h);
+int sb_outevent_decode(const void *p, size_t n, sb_outevent_t *h);
 void sb_pair_encode(sb_wr_t *w, char type, sb_span_t a, sb_span_t b);
 int sb_pair_decode(const void *p, size_t n, char type, sb_span_t *a,
     sb_span_t *b);

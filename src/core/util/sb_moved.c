@@ -38,6 +38,10 @@ sb_result_free(sb_result_t *res)
         free(res->jobs[i].text);
     }
     free(res->jobs);
+    for (i = 0; i < res->nhooks; i++) {
+        free(res->hooks[i].record);
+    }
+    free(res->hooks);
     memset(res, 0, sizeof(sb_result_t));
 }
 

@@ -37,7 +37,15 @@ static const char *const  sb_statuses[SB_STATUS_COUNT] = {
 
 static const char *const  sb_whys[SB_WHY_COUNT] = {
     NULL, "agent", "auto_close", "blocked", "snoozed", "released",
-    "first_reply_timeout", "reply_timeout", "transferred"
+    "first_reply_timeout", "reply_timeout", "transferred", "agent_removed"
+};
+
+static const char *const  sb_hooks[SB_HOOK_COUNT] = {
+    "conversation.created", "conversation.assigned",
+    "conversation.unassigned", "conversation.transferred",
+    "conversation.snoozed", "conversation.woke", "conversation.released",
+    "conversation.ended", "message.created", "message.failed",
+    "agent.status_changed"
 };
 
 static const char *const  sb_deliveries[] = {
@@ -157,6 +165,39 @@ sb_class_find(const sb_config_t *cfg, const char *name, size_t len)
 }
 
 
+const char *
+sb_hook_name(int type)
+{
+    return type >= 0 && type < SB_HOOK_COUNT ? sb_hooks[type] : NULL;
+}
+
+
+/* An event type as nginx.conf names it; "conversation.*" and the like
+ * name a family, "all" every one: the bits, or 0 when unknown. */
+unsigned
+sb_hook_parse(const char *s, size_t len)
+{
+    unsigned  bits = 0;
+    size_t    i, n;
+    int       one;
+
+    if (len == 3 && memcmp(s, "all", 3) == 0) {
+        return (1u << SB_HOOK_COUNT) - 1;
+    }
+    if (len > 2 && s[len - 2] == '.' && s[len - 1] == '*') {
+        n = len - 1;                       /* "conversation." */
+        for (i = 0; i < SB_HOOK_COUNT; i++) {
+            if (strncmp(sb_hooks[i], s, n) == 0) {
+                bits |= 1u << i;
+            }
+        }
+        return bits;
+    }
+    one = sb_name_index(sb_hooks, SB_NELTS(sb_hooks), s, len);
+    return one < 0 ? 0 : 1u << one;
+}
+
+
 /* a command's name, for the metrics */
 const char *
 sb_cmd_name(int type)
@@ -166,7 +207,7 @@ sb_cmd_name(int type)
         "release", "transfer", "tags", "block", "availability", "seen",
         "put_agent", "delete_agent", "put_group", "delete_group",
         "put_canned", "delete_canned", "unblock", "fire", "delivered",
-        "purge"
+        "purge", "hook_sent", "hook_replay"
     };
 
     return type >= 0 && type < SB_CMD_COUNT ? names[type] : "?";

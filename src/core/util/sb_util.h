@@ -66,6 +66,8 @@ const char *sb_why_name(int why);
 const char *sb_delivery_name(int state);
 const char *sb_cap_name(unsigned cap);
 const char *sb_cmd_name(int type);
+const char *sb_hook_name(int type);
+unsigned sb_hook_parse(const char *s, size_t len);
 unsigned sb_cap_parse(const char *s, size_t len);
 int sb_class_of_channel(const sb_config_t *cfg, int channel);
 int sb_class_find(const sb_config_t *cfg, const char *name, size_t len);

@@ -1,0 +1,378 @@
+/* The event webhooks' outbox (issue 11): each event is a row written by
+ * the transaction that makes it; only the first row of a conversation is
+ * due, so a CRM sees a conversation's events in order, each retried. */
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "domain/sb_domain.h"
+
+
+void
+sb_hook_pending_key(sb_key_t *k, const char *tenant, uint64_t conv,
+    uint64_t id)
+{
+    sb_key_init(k, tenant);
+    sb_key_u8(k, 'p');
+    sb_key_u64(k, conv);
+    sb_key_u64(k, id);
+}
+
+
+void
+sb_hook_failed_key(sb_key_t *k, const char *tenant, uint64_t id)
+{
+    sb_key_init(k, tenant);
+    sb_key_u8(k, 'f');
+    sb_key_u64(k, id);
+}
+
+
+void
+sb_hook_counter_key(sb_key_t *k, const char *tenant, int which)
+{
+    sb_key_init(k, tenant);
+    sb_key_u8(k, 'h');
+    sb_key_u8(k, (unsigned) which);
+}
+
+
+static int
+sb_hook_count(sb_ctx_t *cx, int which, int64_t delta)
+{
+    sb_key_t  k;
+
+    sb_hook_counter_key(&k, cx->tenant, which);
+    return sb_count(cx, &k, delta);
+}
+
+
+static int
+sb_hook_put(sb_ctx_t *cx, sb_key_t *k, const sb_outevent_t *h)
+{
+    return SB_REC_PUT(cx->txn, SB_DB(cx, SB_DB_HOOK), k, sb_outevent_encode,
+                      h);
+}
+
+
+/* A row read into the batch's memory, so that it can change. */
+static int
+sb_hook_load(sb_ctx_t *cx, sb_key_t *k, sb_outevent_t *h)
+{
+    MDB_val  val;
+    void    *copy;
+
+    SB_TRY(sb_get(cx->txn, SB_DB(cx, SB_DB_HOOK), k, &val));
+    copy = sb_alloc(cx, val.mv_size);
+    if (copy == NULL) {
+        return ENOMEM;
+    }
+    memcpy(copy, val.mv_data, val.mv_size);
+    return sb_outevent_decode(copy, val.mv_size, h);
+}
+
+
+/* The row's deadline moves to due (0: none). */
+static int
+sb_hook_due(sb_ctx_t *cx, sb_outevent_t *h, int64_t due)
+{
+    sb_key_t  k;
+
+    if (h->due) {
+        sb_deadline_key(&k, h->due, cx->tenant, SB_DL_HOOK, h->conv, h->id);
+        SB_TRY(sb_del(cx->txn, SB_DB(cx, SB_DB_DEADLINE), &k));
+    }
+    h->due = due;
+    if (due == 0) {
+        return 0;
+    }
+    sb_deadline_key(&k, due, cx->tenant, SB_DL_HOOK, h->conv, h->id);
+    return sb_put(cx->txn, SB_DB(cx, SB_DB_DEADLINE), &k, "", 0);
+}
+
+
+void
+sb_hook_init(sb_ctx_t *cx, sb_outevent_t *h, int type, const sb_conv_t *c)
+{
+    memset(h, 0, sizeof(sb_outevent_t));
+    h->type = (uint8_t) type;
+    if (c) {
+        h->conv = c->id;
+        h->channel = c->channel;
+        h->group = sb_cspan(c->group);
+        h->visitor = sb_cspan(c->visitor);
+        if (c->klass >= 0) {
+            h->klass = sb_cspan(cx->cfg->classes[c->klass].name);
+        }
+    }
+}
+
+
+/*
+ * The event joins its conversation's line in the outbox (agents' events
+ * share line 0). A line that was empty is due at once; otherwise the row
+ * waits for the ones before it.
+ */
+int
+sb_hook_emit(sb_ctx_t *cx, sb_outevent_t *h)
+{
+    sb_key_t  k;
+    int       first;
+
+    if (!(cx->cfg->hook_types & (1u << h->type))) {
+        return 0;
+    }
+    sb_key_init(&k, cx->tenant);
+    sb_key_str(&k, "#hook");
+    SB_TRY(sb_seq_next(cx, SB_DB_META, &k, 1, &h->id));
+    h->at = cx->now;
+
+    sb_key_init(&k, cx->tenant);
+    sb_key_u8(&k, 'p');
+    sb_key_u64(&k, h->conv);
+    first = !sb_prefix_any(cx->txn, SB_DB(cx, SB_DB_HOOK), &k);
+    if (first) {
+        SB_TRY(sb_hook_due(cx, h, cx->now));
+    }
+    sb_hook_pending_key(&k, cx->tenant, h->conv, h->id);
+    SB_TRY(sb_hook_put(cx, &k, h));
+    return sb_hook_count(cx, SB_HOOKS_PENDING, 1);
+}
+
+
+/* The common case: a conversation's event, with who it concerns. */
+int
+sb_hook_conv(sb_ctx_t *cx, const sb_conv_t *c, int type, sb_why_t why,
+    const char *agent)
+{
+    sb_outevent_t  h;
+
+    if (!(cx->cfg->hook_types & (1u << type))) {
+        return 0;
+    }
+    sb_hook_init(cx, &h, type, c);
+    h.why = (uint8_t) why;
+    h.agent = sb_cspan(agent);
+    return sb_hook_emit(cx, &h);
+}
+
+
+/* The first row of a conversation's line becomes due, if there is one. */
+static int
+sb_hook_next(sb_ctx_t *cx, uint64_t conv)
+{
+    MDB_cursor  *cur;
+    MDB_val      key, val;
+    sb_key_t     prefix, k;
+    sb_outevent_t    h;
+    int          rc;
+
+    sb_key_init(&prefix, cx->tenant);
+    sb_key_u8(&prefix, 'p');
+    sb_key_u64(&prefix, conv);
+    SB_TRY(mdb_cursor_open(cx->txn, SB_DB(cx, SB_DB_HOOK), &cur));
+    key = sb_key_val(&prefix);
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    if (rc == 0 && (!sb_key_has_prefix(&key, &prefix)
+                    || key.mv_size != prefix.n + 8))
+    {
+        rc = MDB_NOTFOUND;
+    }
+    if (rc == 0) {
+        sb_key_raw(&prefix, (unsigned char *) key.mv_data + prefix.n, 8);
+    }
+    mdb_cursor_close(cur);
+    if (rc) {
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    k = prefix;
+    SB_TRY(sb_hook_load(cx, &k, &h));
+    SB_TRY(sb_hook_due(cx, &h, cx->now));
+    return sb_hook_put(cx, &k, &h);
+}
+
+
+static int
+sb_hook_job(sb_ctx_t *cx, const sb_outevent_t *h)
+{
+    sb_result_t    *res = cx->res;
+    sb_hook_job_t  *jobs, *j;
+    sb_wr_t         w = { NULL, 0 };
+
+    jobs = realloc(res->hooks, (res->nhooks + 1) * sizeof(sb_hook_job_t));
+    if (jobs == NULL) {
+        return ENOMEM;
+    }
+    res->hooks = jobs;
+    j = &jobs[res->nhooks];
+    memset(j, 0, sizeof(sb_hook_job_t));
+    sb_outevent_encode(&w, h);
+    j->record = malloc(w.n);
+    if (j->record == NULL) {
+        return ENOMEM;
+    }
+    j->record_len = w.n;
+    w.p = j->record;
+    w.n = 0;
+    sb_outevent_encode(&w, h);
+    snprintf(j->tenant, sizeof(j->tenant), "%s", cx->tenant);
+    j->conv = h->conv;
+    j->id = h->id;
+    j->type = h->type;
+    j->attempt = h->attempts;
+    res->nhooks++;
+    return 0;
+}
+
+
+/* A due row: handed to the glue, its deadline a lease ahead, so that a
+ * worker dying with the POST in flight is followed by another attempt. */
+int
+sb_hook_claim(sb_ctx_t *cx, uint64_t conv, uint64_t id, int64_t due)
+{
+    sb_key_t   k;
+    sb_outevent_t  h;
+    int        rc;
+
+    sb_hook_pending_key(&k, cx->tenant, conv, id);
+    rc = sb_hook_load(cx, &k, &h);
+    if (rc) {
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    if (h.due != due) {
+        return 0;                  /* its row was already deleted */
+    }
+    h.due = 0;
+    h.attempts++;
+    SB_TRY(sb_hook_due(cx, &h, cx->now + cx->cfg->hook_lease_ms));
+    SB_TRY(sb_hook_put(cx, &k, &h));
+    return sb_hook_job(cx, &h);
+}
+
+
+/* The last attempt that failed, for the admin (a row in meta). */
+static int
+sb_hook_last_error(sb_ctx_t *cx, const sb_outevent_t *h)
+{
+    sb_key_t  k;
+
+    sb_key_init(&k, cx->tenant);
+    sb_key_str(&k, "#hook_error");
+    return SB_REC_PUT(cx->txn, SB_DB(cx, SB_DB_META), &k, sb_outevent_encode,
+                      h);
+}
+
+
+/*
+ * The glue's word on one attempt. A 2xx takes the row out and makes the
+ * next of its line due; a failure retries with back-off, and after the
+ * last attempt the row moves to the failed ones (for the admin to
+ * replay) and the line goes on. An outcome of an attempt that is no
+ * longer the current one changes nothing.
+ */
+int
+sb_hook_outcome(sb_ctx_t *cx, const sb_cmd_t *cmd)
+{
+    sb_key_t   k;
+    sb_outevent_t  h;
+    int        rc;
+
+    sb_hook_pending_key(&k, cx->tenant, cmd->conv, cmd->u.delivered.seq);
+    rc = sb_hook_load(cx, &k, &h);
+    if (rc) {
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    if (h.attempts != (uint32_t) cmd->u.delivered.attempt || h.due == 0) {
+        return 0;
+    }
+    h.http_status = (uint32_t) cmd->u.delivered.http_status;
+
+    if (cmd->u.delivered.outcome == SB_SENT_OK) {
+        SB_TRY(sb_hook_due(cx, &h, 0));
+        SB_TRY(sb_del(cx->txn, SB_DB(cx, SB_DB_HOOK), &k));
+        SB_TRY(sb_hook_count(cx, SB_HOOKS_PENDING, -1));
+        return sb_hook_next(cx, h.conv);
+    }
+
+    h.error = cmd->u.delivered.error;
+    SB_TRY(sb_hook_count(cx, SB_HOOKS_ATTEMPTS_FAILED, 1));
+    SB_TRY(sb_hook_last_error(cx, &h));
+    if (h.attempts < (uint32_t) cx->cfg->hook_attempts) {
+        SB_TRY(sb_hook_due(cx, &h,
+                           cx->now + sb_backoff(cx->cfg->hook_backoff_ms,
+                                                h.attempts)));
+        return sb_hook_put(cx, &k, &h);
+    }
+
+    SB_TRY(sb_hook_due(cx, &h, 0));
+    SB_TRY(sb_del(cx->txn, SB_DB(cx, SB_DB_HOOK), &k));
+    h.failed_at = cx->now;
+    sb_hook_failed_key(&k, cx->tenant, h.id);
+    SB_TRY(sb_hook_put(cx, &k, &h));
+    SB_TRY(sb_hook_count(cx, SB_HOOKS_PENDING, -1));
+    SB_TRY(sb_hook_count(cx, SB_HOOKS_FAILED, 1));
+    return sb_hook_next(cx, h.conv);
+}
+
+
+/* The failed rows, oldest first (up to max), back to their lines with
+ * their attempts anew; each is due at once unless its line has rows,
+ * one of which is then the line's only due row: the replayed one goes
+ * when that one is done (a replay is out of order by nature). */
+int
+sb_hook_replay(sb_ctx_t *cx, size_t max, size_t *replayed)
+{
+    MDB_cursor  *cur;
+    MDB_val      key, val;
+    sb_key_t     prefix, k;
+    sb_outevent_t    h;
+    void        *copy;
+    int          rc = 0;
+
+    *replayed = 0;
+    sb_key_init(&prefix, cx->tenant);
+    sb_key_u8(&prefix, 'f');
+    SB_TRY(mdb_cursor_open(cx->txn, SB_DB(cx, SB_DB_HOOK), &cur));
+    while (*replayed < max) {
+        key = sb_key_val(&prefix);
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        if (rc || !sb_key_has_prefix(&key, &prefix)) {
+            break;
+        }
+        copy = sb_alloc(cx, val.mv_size);
+        if (copy == NULL) {
+            rc = ENOMEM;
+            break;
+        }
+        memcpy(copy, val.mv_data, val.mv_size);
+        rc = sb_outevent_decode(copy, val.mv_size, &h);
+        if (rc == 0) {
+            rc = mdb_cursor_del(cur, 0);
+        }
+        if (rc) {
+            break;
+        }
+        h.attempts = 0;
+        h.failed_at = 0;
+        h.due = 0;
+        sb_key_init(&k, cx->tenant);
+        sb_key_u8(&k, 'p');
+        sb_key_u64(&k, h.conv);
+        rc = sb_prefix_any(cx->txn, SB_DB(cx, SB_DB_HOOK), &k)
+             ? 0 : sb_hook_due(cx, &h, cx->now);
+        if (rc == 0) {
+            sb_hook_pending_key(&k, cx->tenant, h.conv, h.id);
+            rc = sb_hook_put(cx, &k, &h);
+        }
+        if (rc) {
+            break;
+        }
+        (*replayed)++;
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    SB_TRY(sb_hook_count(cx, SB_HOOKS_FAILED, -(int64_t) *replayed));
+    return sb_hook_count(cx, SB_HOOKS_PENDING, (int64_t) *replayed);
+}
