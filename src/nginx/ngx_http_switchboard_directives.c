@@ -245,8 +245,8 @@ ngx_command_t  ngx_http_switchboard_commands[] = {
       NULL },
 
     { ngx_string("switchboard_event_webhook_secret"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_CONF_TAKE1,
+      ngx_http_switchboard_secret_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_switchboard_main_conf_t, hook.secret),
       NULL },
@@ -415,8 +415,8 @@ ngx_http_switchboard_placeholder(ngx_conf_t *cf, ngx_str_t *value)
         || ngx_strlchr(value->data, value->data + value->len, '>'))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" is a placeholder: put the provider's "
-                           "secret there (or file:PATH)", value);
+                           "\"%V\" is a placeholder: put the secret "
+                           "there (or file:PATH)", value);
         return NGX_CONF_ERROR;
     }
     return NGX_CONF_OK;
@@ -452,8 +452,9 @@ ngx_http_switchboard_secret_value(ngx_conf_t *cf, ngx_str_t *value,
 }
 
 
-/* switchboard_webhook_secret and switchboard_verify_token: VALUE or
- * file:PATH, into the ngx_str_t at the command's offset */
+/* switchboard_webhook_secret, switchboard_verify_token and
+ * switchboard_event_webhook_secret: VALUE or file:PATH, into the
+ * ngx_str_t at the command's offset */
 static char *
 ngx_http_switchboard_secret_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
