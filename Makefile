@@ -15,13 +15,14 @@ CORE_SRCS   := $(shell find src/core -name '*.c' | sort)
 UNIT_TESTS  := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/*.c))
 SB_TOKEN    := $(BUILD)/sb-token
 SB_SIGN     := $(BUILD)/sb-sign
+SB_TENANT   := $(BUILD)/sb-tenant
 comma       := ,
 SAN_FLAGS   := --with-cc-opt="-fsanitize=address$(comma)undefined -fno-omit-frame-pointer" --with-ld-opt="-fsanitize=address$(comma)undefined"
 CFLAGS_CORE := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc/core
 
-.PHONY: all deps openapi-deps browser-deps run test test-asan unit bench soak deb test-deb fuzz fuzz-build fuzz-seeds clean
+.PHONY: all deps openapi-deps browser-deps run test test-asan unit bench bench-cluster soak deb test-deb fuzz fuzz-build fuzz-seeds clean
 
-all: $(MODULE) $(SB_TOKEN) $(SB_SIGN)
+all: $(MODULE) $(SB_TOKEN) $(SB_SIGN) $(SB_TENANT)
 
 $(SB_TOKEN): src/tools/sb-token.c | deps
 	@mkdir -p $(BUILD)
@@ -30,6 +31,11 @@ $(SB_TOKEN): src/tools/sb-token.c | deps
 $(SB_SIGN): src/tools/sb-sign.c | deps
 	@mkdir -p $(BUILD)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< -lcrypto
+
+# moves a tenant between nodes' stores (issue 12): linked with the core
+$(SB_TENANT): src/tools/sb-tenant.c $(CORE_SRCS) | deps
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_CORE) -O2 -o $@ $< $(CORE_SRCS) -llmdb -lcrypto
 
 # Installs only what is missing (apt-get, with sudo when not root).
 deps:
@@ -97,7 +103,7 @@ browser-deps: openapi-deps
 # The suite records every answer it reads; the checker then validates
 # doc/openapi.yaml and each answer against its operation.
 API_RECORD := $(BUILD)/api-record
-test: $(MODULE) $(SB_TOKEN) $(SB_SIGN) unit openapi-deps browser-deps
+test: $(MODULE) $(SB_TOKEN) $(SB_SIGN) $(SB_TENANT) unit openapi-deps browser-deps
 	@rm -rf $(API_RECORD) && mkdir -p $(API_RECORD)
 	SB_MODULE=$(CURDIR)/$(MODULE) SB_API_RECORD=$(CURDIR)/$(API_RECORD) prove -r t
 	node t/openapi/check.mjs doc/openapi.yaml $(API_RECORD) src
@@ -154,6 +160,12 @@ soak: $(MODULE) $(SB_TOKEN)
 bench: $(MODULE) $(BENCH_TOOLS)
 	@$(MAKE) -s deps EXTRA_PKGS="$(BENCH_PKGS)"
 	perl t/bench/run.pl $(CURDIR)/$(MODULE) $(CURDIR)/$(BUILD)/bench
+
+# the cluster's front (issue 12): three nodes and the front on loopback,
+# the same load direct and through the front
+bench-cluster: $(MODULE)
+	@$(MAKE) -s deps EXTRA_PKGS="$(BENCH_PKGS)"
+	perl t/bench/front.pl $(CURDIR)/$(MODULE)
 
 # Fuzzing (t/fuzz/): libFuzzer targets built with Debian's clang, ASan and
 # UBSan, over the core compiled once with coverage. `make fuzz` runs each

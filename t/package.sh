@@ -38,9 +38,13 @@ dpkg -s libnginx-mod-http-switchboard | grep -q '^Depends:.*nginx-abi-' \
     || fail "no nginx ABI dependency"
 ok "depends on the nginx ABI it was built against"
 [ -x /usr/bin/sb-token ] || fail "no sb-token"
+[ -x /usr/bin/sb-tenant ] || fail "no sb-tenant"
 [ -f /usr/share/doc/libnginx-mod-http-switchboard/examples/switchboard-site.conf ] \
     || fail "no example configuration"
-ok "sb-token and the example configuration installed"
+[ -f /usr/share/doc/libnginx-mod-http-switchboard/examples/cluster/front.conf ] \
+    || fail "no cluster example"
+sb-tenant 2>&1 | grep -q 'usage: sb-tenant list' || fail "sb-tenant does not run"
+ok "sb-token, sb-tenant and the example configurations installed"
 
 head -c 32 /dev/urandom | base64 > "$secret"
 chgrp www-data "$secret" && chmod 640 "$secret"

@@ -157,6 +157,8 @@ typedef enum {
     SB_CMD_PURGE,
     SB_CMD_HOOK_SENT,
     SB_CMD_HOOK_REPLAY,
+    SB_CMD_PAUSE,
+    SB_CMD_RESUME,
     SB_CMD_COUNT
 } sb_cmd_type_t;
 
@@ -259,6 +261,7 @@ typedef enum {
     SB_REFUSE_BUILTIN_GROUP,
     SB_REFUSE_GROUP_IN_USE,
     SB_REFUSE_NOT_BLOCKED,
+    SB_REFUSE_TENANT_PAUSED,           /* being moved: 503 */
     SB_REFUSE_COUNT
 } sb_refusal_t;
 

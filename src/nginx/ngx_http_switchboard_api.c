@@ -26,6 +26,31 @@ ngx_http_switchboard_read(ngx_http_request_t *r,
 }
 
 
+/* A read of a tenant being moved (issue 12) answers 503 like its
+ * commands (which the write transaction refuses). NGX_DECLINED: go on. */
+ngx_int_t
+ngx_http_switchboard_paused(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx)
+{
+    sb_answer_t  ans = { 0, NULL, NULL, 0, "" };
+    MDB_txn     *txn;
+    int          paused;
+
+    txn = ngx_http_switchboard_read_begin(r->connection->log);
+    if (txn == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    paused = sb_tenant_is_paused(&ngx_http_switchboard_store, txn,
+                                 ctx->tenant);
+    ngx_http_switchboard_read_end();
+    if (!paused) {
+        return NGX_DECLINED;
+    }
+    sb_tenant_paused_answer(&ans);
+    return ngx_http_switchboard_answer(r, &ans);
+}
+
+
 /* An id from the path into dst; R26: 0 when it is none (refused). */
 static ngx_int_t
 ngx_http_switchboard_path_id(ngx_str_t *s, char *dst, int provider)

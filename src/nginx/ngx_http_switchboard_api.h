@@ -67,6 +67,8 @@ ngx_int_t ngx_http_switchboard_on_conversation(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
 ngx_int_t ngx_http_switchboard_on_entry(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_paused(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx);
 ngx_int_t ngx_http_switchboard_get_outbox(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
 

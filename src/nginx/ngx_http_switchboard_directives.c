@@ -644,3 +644,4 @@ ngx_http_switchboard_event_webhook_directive(ngx_conf_t *cf,
     mcf->hook.conf = cf->ctx;
     return NGX_CONF_OK;
 }
+

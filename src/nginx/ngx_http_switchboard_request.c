@@ -12,9 +12,10 @@ static MDB_txn  *ngx_http_switchboard_reader;
 ngx_int_t
 ngx_http_switchboard_answer(ngx_http_request_t *r, sb_answer_t *ans)
 {
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-    ngx_int_t     rc;
+    ngx_buf_t        *b;
+    ngx_chain_t       out;
+    ngx_int_t         rc;
+    ngx_table_elt_t  *h;
 
     if (r->connection->error) {
         sb_answer_free(ans);
@@ -34,6 +35,18 @@ ngx_http_switchboard_answer(ngx_http_request_t *r, sb_answer_t *ans)
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         sb_answer_free(ans);
         return NGX_ERROR;
+    }
+
+    /* a tenant being moved (issue 12): clients and providers come back */
+    if (ans->status == 503 && ngx_strcmp(ans->code, "tenant_paused") == 0) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            sb_answer_free(ans);
+            return NGX_ERROR;
+        }
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        ngx_str_set(&h->value, "10");
     }
 
     r->headers_out.status = ans->status;

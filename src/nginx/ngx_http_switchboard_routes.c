@@ -69,6 +69,12 @@ static const ngx_http_switchboard_route_t  ngx_http_switchboard_routes[] = {
     { SB_ADMIN, { "webhooks" }, SB_GET, ngx_http_switchboard_get_outbox, 0 },
     { SB_ADMIN, { "webhooks", "replay" }, SB_POST, ngx_http_switchboard_run,
       SB_CMD_HOOK_REPLAY },
+
+    /* moving a tenant to another node (issue 12) */
+    { SB_ADMIN, { "pause" }, SB_POST, ngx_http_switchboard_run,
+      SB_CMD_PAUSE },
+    { SB_ADMIN, { "resume" }, SB_POST, ngx_http_switchboard_run,
+      SB_CMD_RESUME },
     { SB_ADMIN, { "capabilities" }, SB_GET,
       ngx_http_switchboard_get_capabilities, 0 },
     { SB_ADMIN, { "canned" }, SB_GET, ngx_http_switchboard_get_canned, 0 },
@@ -201,6 +207,7 @@ ngx_http_switchboard_handler(ngx_http_request_t *r)
     ngx_http_switchboard_path_t          path;
     sb_answer_t                          err = { 0, NULL, NULL, 0, "" };
     ngx_uint_t                           allowed = 0;
+    ngx_int_t                            rc;
     static const char                   *roles[] = {
         NULL, "agent", "visitor", "admin"
     };
@@ -246,6 +253,13 @@ ngx_http_switchboard_handler(ngx_http_request_t *r)
         }
         if (route->method == r->method) {
             ctx->type = route->type;
+            /* commands are refused in their transaction; reads here */
+            if (route->method == SB_GET) {
+                rc = ngx_http_switchboard_paused(r, ctx);
+                if (rc != NGX_DECLINED) {
+                    return rc;
+                }
+            }
             return route->handler(r, ctx, &path);
         }
         allowed |= route->method;

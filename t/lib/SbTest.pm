@@ -294,7 +294,8 @@ sub raw_request {
     my $h = $o{headers} || {};
     $self->record_request($method, $path, $o{token}, $h, $body)
       if $ENV{SB_FUZZ_RECORD};
-    my $req = "$method $path HTTP/1.1\r\nHost: localhost\r\n"
+    my $req = "$method $path HTTP/1.1\r\nHost: " . ($o{host} // 'localhost')
+            . "\r\n"
             . "Connection: close\r\n";
     $req .= "Authorization: Bearer $o{token}\r\n" if defined $o{token};
     $req .= "$_: $h->{$_}\r\n" for sort keys %$h;

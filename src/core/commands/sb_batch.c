@@ -40,8 +40,25 @@ static const sb_apply_pt  sb_appliers[SB_CMD_COUNT] = {
     [SB_CMD_DELIVERED] = sb_apply_delivered,
     [SB_CMD_PURGE] = sb_apply_purge,
     [SB_CMD_HOOK_SENT] = sb_apply_hook_sent,
-    [SB_CMD_HOOK_REPLAY] = sb_apply_hook_replay
+    [SB_CMD_HOOK_REPLAY] = sb_apply_hook_replay,
+    [SB_CMD_PAUSE] = sb_apply_pause,
+    [SB_CMD_RESUME] = sb_apply_pause
 };
+
+
+/*
+ * A paused tenant (issue 12) takes no command but its pause's end; the
+ * outcomes of attempts already in flight still land, so that an export
+ * waits for them rather than the next node sending again. FIRE and the
+ * purge span tenants (a paused tenant's deadlines wait in the FIRE).
+ */
+static int
+sb_paused_refuses(sb_cmd_type_t type)
+{
+    return type != SB_CMD_FIRE && type != SB_CMD_PURGE
+           && type != SB_CMD_DELIVERED && type != SB_CMD_HOOK_SENT
+           && type != SB_CMD_PAUSE && type != SB_CMD_RESUME;
+}
 
 
 int
@@ -94,7 +111,8 @@ sb_apply_run(sb_store_t *st, sb_batch_t *b, MDB_txn *txn, sb_cmd_t **cmds,
     sb_ctx_t   cx;
     size_t     i;
     int64_t    t0, t1;
-    int        rc;
+    int        rc, paused = 0;
+    char       checked[SB_ID_MAX + 2] = "\1";     /* no tenant's name */
 
     if (txn == NULL) {
         SB_TRY(mdb_txn_begin(st->env, NULL, 0, &txn));
@@ -113,6 +131,19 @@ sb_apply_run(sb_store_t *st, sb_batch_t *b, MDB_txn *txn, sb_cmd_t **cmds,
         cx.tenant = cmds[i]->tenant;
         cx.now = cmds[i]->now;
         cx.res = &results[i];
+        if (sb_paused_refuses(cmds[i]->type)) {
+            /* one read per tenant in a row: a batch is mostly one */
+            if (strcmp(checked, cx.tenant) != 0) {
+                snprintf(checked, sizeof(checked), "%s", cx.tenant);
+                paused = sb_tenant_is_paused(st, txn, cx.tenant);
+            }
+            if (paused) {
+                (void) sb_refuse(&cx, SB_REFUSE_TENANT_PAUSED);
+                continue;
+            }
+        } else {
+            checked[0] = '\1';                 /* a pause may move */
+        }
         rc = cmds[i]->type < SB_CMD_COUNT && sb_appliers[cmds[i]->type]
              ? sb_appliers[cmds[i]->type](&cx, cmds[i]) : EINVAL;
         if (rc) {

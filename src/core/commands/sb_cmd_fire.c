@@ -92,6 +92,10 @@ sb_apply_fire(sb_ctx_t *cx, const sb_cmd_t *cmd)
             break;
         }
         rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+        /* a tenant being moved keeps its deadlines for its next node */
+        while (rc == 0 && sb_deadline_paused(cx->st, cx->txn, &key)) {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+        }
         if (rc == 0) {
             p = key.mv_data;
             tlen = key.mv_size > 8 ? strnlen((char *) p + 8, key.mv_size - 8)

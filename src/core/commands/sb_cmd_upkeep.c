@@ -1,7 +1,8 @@
 /* Internal upkeep: a delivery's or an event webhook's outcome from the
- * glue (R22), the admin's replay of failed events, and the dedupe purge
- * (R21), which walks the idempotency rows a slice at a time so that the
- * writer is never held for long. */
+ * glue (R22), the admin's replay of failed events, a tenant's pause for a
+ * move (issue 12), and the dedupe purge (R21), which walks the
+ * idempotency rows a slice at a time so that the writer is never held
+ * for long. */
 
 #include "commands/sb_commands.h"
 
@@ -20,6 +21,20 @@ int
 sb_apply_hook_sent(sb_ctx_t *cx, const sb_cmd_t *cmd)
 {
     return sb_hook_outcome(cx, cmd);
+}
+
+
+/* the mark every later command of the tenant and its deadlines read */
+int
+sb_apply_pause(sb_ctx_t *cx, const sb_cmd_t *cmd)
+{
+    sb_key_t  k;
+
+    sb_pause_key(&k, cx->tenant);
+    if (cmd->type == SB_CMD_PAUSE) {
+        return sb_put(cx->txn, SB_DB(cx, SB_DB_META), &k, "1", 1);
+    }
+    return sb_del(cx->txn, SB_DB(cx, SB_DB_META), &k);
 }
 
 

@@ -61,7 +61,29 @@ sb_deadline_clear_all(sb_ctx_t *cx, sb_conv_t *c)
 }
 
 
-/* The earliest pending deadline: the one timer every worker keeps armed. */
+/* 1 when a deadline row belongs to a tenant being moved: it waits. */
+int
+sb_deadline_paused(sb_store_t *st, MDB_txn *txn, const MDB_val *key)
+{
+    const char  *tenant = (const char *) key->mv_data + 8;
+    char         name[SB_ID_MAX + 1];
+    size_t       n;
+
+    if (key->mv_size <= 8) {
+        return 0;
+    }
+    n = strnlen(tenant, key->mv_size - 8);
+    if (n > SB_ID_MAX) {
+        return 0;
+    }
+    memcpy(name, tenant, n);
+    name[n] = '\0';
+    return sb_tenant_is_paused(st, txn, name);
+}
+
+
+/* The earliest pending deadline: the one timer every worker keeps armed
+ * (a paused tenant's are passed over). */
 int
 sb_deadline_earliest(sb_store_t *st, MDB_txn *txn, int64_t *due)
 {
@@ -71,6 +93,9 @@ sb_deadline_earliest(sb_store_t *st, MDB_txn *txn, int64_t *due)
 
     SB_TRY(mdb_cursor_open(txn, st->db[SB_DB_DEADLINE], &cur));
     rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+    while (rc == 0 && sb_deadline_paused(st, txn, &key)) {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
     if (rc == 0) {
         *due = key.mv_size >= 8 ? (int64_t) sb_be64(key.mv_data) : 0;
     }

@@ -94,6 +94,12 @@ int sb_deadline_set(sb_ctx_t *cx, sb_conv_t *c, int kind, int64_t due);
 int sb_deadline_clear(sb_ctx_t *cx, sb_conv_t *c, int kind);
 int sb_deadline_clear_all(sb_ctx_t *cx, sb_conv_t *c);
 int sb_deadline_earliest(sb_store_t *st, MDB_txn *txn, int64_t *due);
+int sb_deadline_paused(sb_store_t *st, MDB_txn *txn, const MDB_val *key);
+
+/* a tenant being moved to another node (sb_pause.c): a mark in the store,
+ * read by every command's transaction and every deadline's firing */
+void sb_pause_key(sb_key_t *k, const char *tenant);
+int sb_tenant_is_paused(sb_store_t *st, MDB_txn *txn, const char *tenant);
 
 /* the routing index and presence (sb_ready.c) */
 int sb_ready_sync(sb_ctx_t *cx, sb_agent_t *a);

@@ -95,6 +95,7 @@ int sb_stats_gather(sb_store_t *st, MDB_txn *txn, const char *tenant,
     int64_t now, sb_counts_t *n, sb_queue_pt each, void *data);
 
 const char *sb_refusal_name(int refusal);
+void sb_tenant_paused_answer(sb_answer_t *ans);
 
 /* Prometheus text of what the store knows, every tenant (sb_metrics.c),
  * and a family's HELP and TYPE lines */

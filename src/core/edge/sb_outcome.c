@@ -32,8 +32,18 @@ static const sb_refusal_name_t  sb_refusals[SB_REFUSE_COUNT] = {
     [SB_REFUSE_UNKNOWN_GROUP] = { 404, "unknown_group" },
     [SB_REFUSE_BUILTIN_GROUP] = { 409, "builtin_group" },
     [SB_REFUSE_GROUP_IN_USE] = { 409, "group_in_use" },
-    [SB_REFUSE_NOT_BLOCKED] = { 404, "not_blocked" }
+    [SB_REFUSE_NOT_BLOCKED] = { 404, "not_blocked" },
+    [SB_REFUSE_TENANT_PAUSED] = { 503, "tenant_paused" }
 };
+
+
+/* 503 tenant_paused: the glue adds Retry-After to it */
+void
+sb_tenant_paused_answer(sb_answer_t *ans)
+{
+    sb_answer_error(ans, 503, "tenant_paused", "this tenant is being moved "
+                    "to another node; try again shortly");
+}
 
 
 /* the refusal's code, as the answer and the metrics name it */
@@ -141,6 +151,9 @@ sb_refusal_answer(const sb_cmd_t *cmd, const sb_result_t *res,
         sb_answer_error(ans, r->status, r->code, "%s on %s is not blocked",
                         cmd->target, sb_channel_name(cmd->channel));
         break;
+    case SB_REFUSE_TENANT_PAUSED:
+        sb_tenant_paused_answer(ans);
+        break;
     default:
         sb_answer_error(ans, 500, "bad_refusal", "refused");
         break;
@@ -198,6 +211,21 @@ sb_entry_answer(const sb_cmd_t *cmd, int status, sb_answer_t *ans)
     }
     sb_jw_obj_end(&w);
     (void) sb_jw_answer(&w, status, ans);
+}
+
+
+/* {"tenant", "paused"} */
+static void
+sb_pause_answer(const sb_cmd_t *cmd, sb_answer_t *ans)
+{
+    sb_jw_t  w;
+
+    sb_jw_init(&w, 64);
+    sb_jw_obj(&w);
+    sb_jw_kstr(&w, "tenant", cmd->tenant);
+    sb_jw_kbool(&w, "paused", cmd->type == SB_CMD_PAUSE);
+    sb_jw_obj_end(&w);
+    (void) sb_jw_answer(&w, 200, ans);
 }
 
 
@@ -272,6 +300,10 @@ sb_result_answer(sb_store_t *st, MDB_txn *txn, const sb_cmd_t *cmd,
         return;
     case SB_CMD_HOOK_REPLAY:
         sb_replay_answer(res, ans);
+        return;
+    case SB_CMD_PAUSE:
+    case SB_CMD_RESUME:
+        sb_pause_answer(cmd, ans);
         return;
     default:
         ans->status = 204;
