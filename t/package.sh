@@ -43,7 +43,8 @@ ok "depends on the nginx ABI it was built against"
     || fail "no example configuration"
 [ -f /usr/share/doc/libnginx-mod-http-switchboard/examples/cluster/front.conf ] \
     || fail "no cluster example"
-sb-tenant 2>&1 | grep -q 'usage: sb-tenant list' || fail "sb-tenant does not run"
+usage=$(sb-tenant 2>&1 || true)       # no arguments: the usage, exit 2
+grep -q 'usage: sb-tenant list' <<<"$usage" || fail "sb-tenant does not run"
 ok "sb-token, sb-tenant and the example configurations installed"
 
 head -c 32 /dev/urandom | base64 > "$secret"

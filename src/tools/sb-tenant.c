@@ -140,47 +140,73 @@ sb_rows_of(sb_store_t *st, MDB_txn *txn, const char *tenant,
 /* ---- list ---------------------------------------------------------- */
 
 static int
+sb_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+
+/* Every tenant with a row, once each, sorted: the first key of each
+ * tenant in each database (the next tenant's starts past "tenant\1"). */
+static int
 sb_list(sb_store_t *st)
 {
     MDB_txn     *txn;
     MDB_cursor  *cur;
     MDB_val      key, val;
-    char         next[SB_ID_MAX + 2], seen[64][SB_ID_MAX + 1];
-    size_t       len, nseen = 0, i;
-    int          db, rc;
+    char         next[SB_ID_MAX + 2], **names = NULL, **grown;
+    size_t       len, n = 0, i;
+    int          db, rc = 0;
 
     SB_TRY(mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn));
-    for (db = 0; db < SB_DB_COUNT; db++) {
+    for (db = 0; rc == 0 && db < SB_DB_COUNT; db++) {
         if (sb_tenant_at(db) || db == SB_DB_META) {
             continue;       /* META also holds rows of no tenant */
         }
-        SB_TRY(mdb_cursor_open(txn, st->db[db], &cur));
+        rc = mdb_cursor_open(txn, st->db[db], &cur);
+        if (rc) {
+            break;
+        }
         rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
         while (rc == 0) {
             len = strnlen(key.mv_data, key.mv_size);
             if (len == 0 || len > SB_ID_MAX || len == key.mv_size) {
                 break;
             }
+            grown = realloc(names, (n + 1) * sizeof(char *));
+            if (grown == NULL) {
+                rc = ENOMEM;
+                break;
+            }
+            names = grown;
+            names[n] = strndup(key.mv_data, len);
+            if (names[n++] == NULL) {
+                rc = ENOMEM;
+                break;
+            }
             memcpy(next, key.mv_data, len);
-            next[len] = '\0';
-            for (i = 0; i < nseen && strcmp(seen[i], next) != 0; i++) {
-                /* already listed? */
-            }
-            if (i == nseen) {
-                puts(next);
-                if (nseen < 64) {
-                    memcpy(seen[nseen++], next, len + 1);
-                }
-            }
-            next[len] = '\1';           /* the next tenant's first key */
+            next[len] = '\1';
             key.mv_data = next;
             key.mv_size = len + 1;
             rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
         }
         mdb_cursor_close(cur);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
     }
     mdb_txn_abort(txn);
-    return 0;
+    if (names) {
+        qsort(names, n, sizeof(char *), sb_name_cmp);
+    }
+    for (i = 0; rc == 0 && i < n; i++) {
+        if (i == 0 || strcmp(names[i], names[i - 1]) != 0) {
+            puts(names[i]);
+        }
+    }
+    for (i = 0; i < n; i++) {
+        free(names[i]);
+    }
+    free(names);
+    return rc ? sb_fail("reading the store: %s%s", mdb_strerror(rc), "") : 0;
 }
 
 
