@@ -76,11 +76,11 @@ apply(sb_cmd_t **cmds, size_t n, json_t **out, int *status, sb_moved_t *mv)
 }
 
 
-/* A command with its body as the API would take it; NULL with the 4xx
- * status when the body is refused before any transaction. */
+/* A command of tenant with its body as the API would take it; NULL with
+ * the 4xx status when the body is refused before any transaction. */
 SB_UNIT_HELPER json_t *
-run(sb_cmd_type_t type, const char *actor, const char *target, int channel,
-    const char *body, int *status)
+run_in(const char *tenant, sb_cmd_type_t type, const char *actor,
+    const char *target, int channel, const char *body, int *status)
 {
     sb_cmd_t     cmd, *cmds[1] = { &cmd };
     sb_answer_t  err = { 0, NULL, NULL, 0, "" };
@@ -88,7 +88,7 @@ run(sb_cmd_type_t type, const char *actor, const char *target, int channel,
 
     sb_cmd_init(&cmd, type, now);
     cmd.channel = channel;
-    snprintf(cmd.tenant, sizeof(cmd.tenant), "default");
+    snprintf(cmd.tenant, sizeof(cmd.tenant), "%s", tenant);
     snprintf(cmd.group, sizeof(cmd.group), "default");
     snprintf(cmd.actor, sizeof(cmd.actor), "%s", actor ? actor : "");
     snprintf(cmd.target, sizeof(cmd.target), "%s", target ? target : "");
@@ -106,6 +106,15 @@ run(sb_cmd_type_t type, const char *actor, const char *target, int channel,
     apply(cmds, 1, &out, status, NULL);
     sb_cmd_free(&cmd);
     return out;
+}
+
+
+/* The same, in the default tenant. */
+SB_UNIT_HELPER json_t *
+run(sb_cmd_type_t type, const char *actor, const char *target, int channel,
+    const char *body, int *status)
+{
+    return run_in("default", type, actor, target, channel, body, status);
 }
 
 

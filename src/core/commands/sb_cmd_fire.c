@@ -83,7 +83,9 @@ sb_apply_fire(sb_ctx_t *cx, const sb_cmd_t *cmd)
     int64_t         due;
     size_t          tlen;
     const char     *own = cx->tenant;
-    int             rc = 0, n, kind;
+    unsigned char   past[SB_KEY_MAX];
+    size_t          past_len = 0;
+    int             rc = 0, n, kind, skipped;
 
     cx->tenant = tenant;
     for (n = 0; n < SB_FIRE_BATCH; n++) {
@@ -91,10 +93,24 @@ sb_apply_fire(sb_ctx_t *cx, const sb_cmd_t *cmd)
         if (rc) {
             break;
         }
-        rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-        /* a tenant being moved keeps its deadlines for its next node */
+        if (past_len) {
+            key.mv_data = past;
+            key.mv_size = past_len;
+            rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        } else {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+        }
+        /* a tenant being moved keeps its deadlines for its next node;
+         * the next round starts past them (a row made due meanwhile
+         * before that point waits for the next FIRE) */
+        skipped = 0;
         while (rc == 0 && sb_deadline_paused(cx->st, cx->txn, &key)) {
             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+            skipped = 1;
+        }
+        if (rc == 0 && skipped && key.mv_size <= sizeof(past)) {
+            memcpy(past, key.mv_data, key.mv_size);
+            past_len = key.mv_size;
         }
         if (rc == 0) {
             p = key.mv_data;
