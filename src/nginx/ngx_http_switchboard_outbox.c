@@ -9,7 +9,8 @@
 
 
 typedef struct {
-    sb_hook_job_t               job;        /* its record malloc'd here */
+    sb_hook_job_t               job;        /* its record not kept: the
+                                               body is rendered at once */
     ngx_uint_t                  status;
 } ngx_http_switchboard_event_out_t;
 
@@ -52,14 +53,6 @@ ngx_http_switchboard_outbox_answered(ngx_http_request_t *sr, void *data,
 }
 
 
-static void
-ngx_http_switchboard_outbox_free(ngx_http_switchboard_event_out_t *s)
-{
-    free(s->job.record);
-    ngx_free(s);
-}
-
-
 /* Any 2xx is received; anything else is tried again with back-off until
  * switchboard_event_webhook_attempts, as Stripe and Meta do. */
 static void
@@ -84,7 +77,7 @@ ngx_http_switchboard_outbox_done(ngx_http_request_t *r)
                                             s->status, error);
     }
     ngx_http_switchboard_fake_close(r);
-    ngx_http_switchboard_outbox_free(s);
+    ngx_free(s);
 }
 
 
@@ -147,11 +140,7 @@ ngx_http_switchboard_outbox_send(const sb_hook_job_t *job)
         goto failed;
     }
     s->job = *job;
-    s->job.record = malloc(job->record_len);
-    if (s->job.record == NULL) {
-        goto failed;
-    }
-    ngx_memcpy(s->job.record, job->record, job->record_len);
+    s->job.record = NULL;
     body = sb_hook_body(job->record, job->record_len, job->tenant, &len);
     if (body == NULL
         || ngx_http_switchboard_outbox_sign(&mcf->hook.secret, body, len,
@@ -187,9 +176,7 @@ ngx_http_switchboard_outbox_send(const sb_hook_job_t *job)
 
 failed:
     free(body);
-    if (s) {
-        ngx_http_switchboard_outbox_free(s);
-    }
+    ngx_free(s);
     ngx_http_switchboard_outbox_outcome(job, SB_SENT_RETRY, 0,
                                         "the event webhook could not be "
                                         "started");

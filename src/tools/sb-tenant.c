@@ -22,6 +22,7 @@
  */
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,11 +40,15 @@
 static const char  *sb_tool = "sb-tenant";
 
 
-static int
-sb_fail(const char *fmt, const char *a, const char *b)
+static int __attribute__((format(printf, 1, 2)))
+sb_fail(const char *fmt, ...)
 {
+    va_list  ap;
+
     fprintf(stderr, "%s: ", sb_tool);
-    fprintf(stderr, fmt, a, b);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fputc('\n', stderr);
     return 1;
 }
@@ -59,8 +64,8 @@ sb_open(sb_store_t *st, sb_config_t *cfg, const char *path)
     /* a store is made by its node; a typo must not make an empty one */
     snprintf(data, sizeof(data), "%s/data.mdb", path);
     if (stat(data, &sb) != 0) {
-        return sb_fail("no store at %s%s (start its node once first)", path,
-                       "");
+        return sb_fail("no store at %s (start its node once first)",
+                       path);
     }
     memset(cfg, 0, sizeof(*cfg));
     st->cfg = cfg;
@@ -206,7 +211,7 @@ sb_list(sb_store_t *st)
         free(names[i]);
     }
     free(names);
-    return rc ? sb_fail("reading the store: %s%s", mdb_strerror(rc), "") : 0;
+    return rc ? sb_fail("reading the store: %s", mdb_strerror(rc)) : 0;
 }
 
 
@@ -299,7 +304,7 @@ sb_export(sb_store_t *st, const char *tenant, const char *path)
     MDB_txn        *txn;
     unsigned char   end = SB_END, sum[EVP_MAX_MD_SIZE], count[8];
     unsigned int    sumlen = 0;
-    char            tmp[4096], rows[32], flight[32];
+    char            tmp[4096];
     int             rc, i, paused = 0, found = 0;
 
     memset(&o, 0, sizeof(o));
@@ -342,30 +347,29 @@ sb_export(sb_store_t *st, const char *tenant, const char *path)
     if (rc || !paused || o.failed || o.in_flight || o.rows == 0) {
         unlink(tmp);
         if (rc) {
-            return sb_fail("reading the store: %s%s", mdb_strerror(rc), "");
+            return sb_fail("reading the store: %s", mdb_strerror(rc));
         }
         if (!paused && found) {
             return sb_fail("tenant \"%s\" is not paused here: POST "
                            "/admin/pause as its admin first, so that "
-                           "nothing commits after the export%s", tenant, "");
+                           "nothing commits after the export", tenant);
         }
         if (o.failed) {
-            return sb_fail("writing %s failed%s", tmp, "");
+            return sb_fail("writing %s failed", tmp);
         }
         if (o.rows == 0 || !paused) {
-            return sb_fail("the store holds no row of tenant \"%s\"%s",
-                           tenant, "");
+            return sb_fail("the store holds no row of tenant \"%s\"",
+                           tenant);
         }
-        snprintf(flight, sizeof(flight), "%d", o.in_flight);
-        return sb_fail("%s repl%s in flight to a provider: pause the "
-                       "tenant and try again once they are answered",
-                       flight, o.in_flight == 1 ? "y is" : "ies are");
+        return sb_fail("%d repl%s in flight to a provider: try again "
+                       "once answered", o.in_flight,
+                       o.in_flight == 1 ? "y is" : "ies are");
     }
     if (rename(tmp, path) != 0) {
         return sb_fail("cannot rename to %s: %s", path, strerror(errno));
     }
-    snprintf(rows, sizeof(rows), "%llu", (unsigned long long) o.rows);
-    printf("exported tenant %s: %s rows\n", tenant, rows);
+    printf("exported tenant %s: %llu rows\n", tenant,
+           (unsigned long long) o.rows);
     return 0;
 }
 
@@ -430,27 +434,26 @@ sb_read_file(const char *path, const char *tenant, unsigned char **buf,
     {
         fclose(f);
         free(p);
-        return sb_fail("%s is not a tenant export (too short)%s", path, "");
+        return sb_fail("%s is not a tenant export (too short)", path);
     }
     fclose(f);
     *buf = p;
 
     if (memcmp(p, SB_MAGIC, SB_MAGIC_LEN) != 0) {
-        return sb_fail("%s is not a tenant export (no SBTENANT mark)%s",
-                       path, "");
+        return sb_fail("%s is not a tenant export (no SBTENANT mark)",
+                       path);
     }
     EVP_Digest(p, size - 32, sum, &sumlen, EVP_sha256(), NULL);
     if (sumlen != 32 || memcmp(sum, p + size - 32, 32) != 0) {
-        return sb_fail("%s is damaged: its checksum does not match%s", path,
-                       "");
+        return sb_fail("%s is damaged: its checksum does not match",
+                       path);
     }
     in.p = p + SB_MAGIC_LEN;
     in.end = p + size - 32 - 9;            /* the rows end at the 0xff */
     if (sb_take_u32(&in, &tlen) || tlen == 0 || tlen > SB_ID_MAX
         || sb_take(&in, named, tlen) || in.end[0] != SB_END)
     {
-        return sb_fail("%s is damaged: no tenant or no end mark%s", path,
-                       "");
+        return sb_fail("%s is damaged: no tenant or no end mark", path);
     }
     named[tlen] = '\0';
     if (strcmp(named, tenant) != 0) {
@@ -471,7 +474,6 @@ sb_import(sb_store_t *st, const char *tenant, const char *path)
     MDB_val         key, val;
     uint32_t        klen, vlen;
     uint64_t        n = 0;
-    char            rows[32];
     int             rc, found = 0;
 
     if (sb_read_file(path, tenant, &buf, &in) != 0) {
@@ -481,14 +483,14 @@ sb_import(sb_store_t *st, const char *tenant, const char *path)
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc) {
         free(buf);
-        return sb_fail("cannot write the store: %s%s", mdb_strerror(rc), "");
+        return sb_fail("cannot write the store: %s", mdb_strerror(rc));
     }
     rc = sb_rows_of(st, txn, tenant, sb_any_row, &found);
     if (found) {
         mdb_txn_abort(txn);
         free(buf);
         return sb_fail("the store already holds rows of tenant \"%s\": "
-                       "drop them first%s", tenant, "");
+                       "drop them first", tenant);
     }
     while (rc == 0 && in.p < in.end) {
         if (sb_take(&in, &db, 1) || db >= SB_DB_COUNT
@@ -521,11 +523,11 @@ sb_import(sb_store_t *st, const char *tenant, const char *path)
     }
     free(buf);
     if (rc) {
-        return sb_fail("nothing imported: %s%s", mdb_strerror(rc), "");
+        return sb_fail("nothing imported: %s", mdb_strerror(rc));
     }
-    snprintf(rows, sizeof(rows), "%llu", (unsigned long long) n);
-    printf("imported tenant %s: %s rows; reload the node (nginx -s reload) "
-           "so that its workers arm the tenant's deadlines\n", tenant, rows);
+    printf("imported tenant %s: %llu rows; reload the node (nginx -s reload) "
+           "so that its workers arm the tenant's deadlines\n", tenant,
+           (unsigned long long) n);
     return 0;
 }
 
@@ -545,7 +547,6 @@ sb_drop(sb_store_t *st, const char *tenant)
 {
     MDB_txn   *txn;
     uint64_t   n = 0;
-    char       rows[32];
     int        rc;
 
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
@@ -554,10 +555,9 @@ sb_drop(sb_store_t *st, const char *tenant)
         rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
     }
     if (rc) {
-        return sb_fail("nothing dropped: %s%s", mdb_strerror(rc), "");
+        return sb_fail("nothing dropped: %s", mdb_strerror(rc));
     }
-    snprintf(rows, sizeof(rows), "%llu", (unsigned long long) n);
-    printf("dropped tenant %s: %s rows\n", tenant, rows);
+    printf("dropped tenant %s: %llu rows\n", tenant, (unsigned long long) n);
     return 0;
 }
 
@@ -583,7 +583,7 @@ main(int argc, char **argv)
         return 2;
     }
     if (need > 3 && !sb_valid_id(argv[3], strlen(argv[3]), 0)) {
-        return sb_fail("\"%s\" is not a tenant id%s", argv[3], "");
+        return sb_fail("\"%s\" is not a tenant id", argv[3]);
     }
     if (sb_open(&st, &cfg, argv[2]) != 0) {
         return 1;

@@ -7,22 +7,6 @@
 #include "commands/sb_commands.h"
 
 
-/* conversation.snoozed: by whom, and until when */
-static int
-sb_hook_snoozed(sb_ctx_t *cx, const sb_conv_t *c, const char *agent)
-{
-    sb_outevent_t  h;
-
-    if (!(cx->cfg->hook_types & (1u << SB_HOOK_CONV_SNOOZED))) {
-        return 0;
-    }
-    sb_hook_init(cx, &h, SB_HOOK_CONV_SNOOZED, c);
-    h.agent = sb_cspan(agent);
-    h.until = c->snoozed_until;
-    return sb_hook_emit(cx, &h);
-}
-
-
 int
 sb_apply_let_go(sb_ctx_t *cx, const sb_cmd_t *cmd)
 {
@@ -58,7 +42,8 @@ sb_apply_let_go(sb_ctx_t *cx, const sb_cmd_t *cmd)
         c->snoozed_until = cmd->u.snooze.until;
         SB_TRY(sb_thread_system(cx, c, SB_SYS_SNOOZED, cmd->actor, text));
         SB_TRY(sb_deadline_set(cx, c, SB_DL_SNOOZE, cmd->u.snooze.until));
-        SB_TRY(sb_hook_snoozed(cx, c, cmd->actor));
+        SB_TRY(sb_hook_conv(cx, c, SB_HOOK_CONV_SNOOZED, SB_WHY_NONE,
+                            cmd->actor));
 
     } else {
         snprintf(text, sizeof(text), "%s released this conversation",

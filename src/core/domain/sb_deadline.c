@@ -66,19 +66,11 @@ int
 sb_deadline_paused(sb_store_t *st, MDB_txn *txn, const MDB_val *key)
 {
     const char  *tenant = (const char *) key->mv_data + 8;
-    char         name[SB_ID_MAX + 1];
-    size_t       n;
 
-    if (key->mv_size <= 8) {
-        return 0;
-    }
-    n = strnlen(tenant, key->mv_size - 8);
-    if (n > SB_ID_MAX) {
-        return 0;
-    }
-    memcpy(name, tenant, n);
-    name[n] = '\0';
-    return sb_tenant_is_paused(st, txn, name);
+    /* the tenant's name ends with its NUL inside the key */
+    return key->mv_size > 8
+           && strnlen(tenant, key->mv_size - 8) < key->mv_size - 8
+           && sb_tenant_is_paused(st, txn, tenant);
 }
 
 

@@ -8,13 +8,31 @@
 #include "domain/sb_domain.h"
 
 
-void
-sb_hook_pending_key(sb_key_t *k, const char *tenant, uint64_t conv,
-    uint64_t id)
+/* a conversation's line: its waiting events, in order */
+static void
+sb_hook_line_key(sb_key_t *k, const char *tenant, uint64_t conv)
 {
     sb_key_init(k, tenant);
     sb_key_u8(k, 'p');
     sb_key_u64(k, conv);
+}
+
+
+static int
+sb_hook_line_busy(sb_ctx_t *cx, uint64_t conv)
+{
+    sb_key_t  k;
+
+    sb_hook_line_key(&k, cx->tenant, conv);
+    return sb_prefix_any(cx->txn, SB_DB(cx, SB_DB_HOOK), &k);
+}
+
+
+void
+sb_hook_pending_key(sb_key_t *k, const char *tenant, uint64_t conv,
+    uint64_t id)
+{
+    sb_hook_line_key(k, tenant, conv);
     sb_key_u64(k, id);
 }
 
@@ -117,7 +135,6 @@ int
 sb_hook_emit(sb_ctx_t *cx, sb_outevent_t *h)
 {
     sb_key_t  k;
-    int       first;
 
     if (!(cx->cfg->hook_types & (1u << h->type))) {
         return 0;
@@ -127,11 +144,7 @@ sb_hook_emit(sb_ctx_t *cx, sb_outevent_t *h)
     SB_TRY(sb_seq_next(cx, SB_DB_META, &k, 1, &h->id));
     h->at = cx->now;
 
-    sb_key_init(&k, cx->tenant);
-    sb_key_u8(&k, 'p');
-    sb_key_u64(&k, h->conv);
-    first = !sb_prefix_any(cx->txn, SB_DB(cx, SB_DB_HOOK), &k);
-    if (first) {
+    if (!sb_hook_line_busy(cx, h->conv)) {
         SB_TRY(sb_hook_due(cx, h, cx->now));
     }
     sb_hook_pending_key(&k, cx->tenant, h->conv, h->id);
@@ -153,6 +166,28 @@ sb_hook_conv(sb_ctx_t *cx, const sb_conv_t *c, int type, sb_why_t why,
     sb_hook_init(cx, &h, type, c);
     h.why = (uint8_t) why;
     h.agent = sb_cspan(agent);
+    if (type == SB_HOOK_CONV_SNOOZED) {
+        h.until = c->snoozed_until;
+    }
+    return sb_hook_emit(cx, &h);
+}
+
+
+/* message.created and message.failed carry the message as stored */
+int
+sb_hook_message(sb_ctx_t *cx, const sb_conv_t *c, int type,
+    const sb_msg_t *m, sb_span_t record)
+{
+    sb_outevent_t  h;
+
+    if (!(cx->cfg->hook_types & (1u << type))) {
+        return 0;
+    }
+    sb_hook_init(cx, &h, type, c);
+    if (m->kind == SB_KIND_AGENT) {
+        h.agent = m->author;
+    }
+    h.message = record;
     return sb_hook_emit(cx, &h);
 }
 
@@ -167,9 +202,7 @@ sb_hook_next(sb_ctx_t *cx, uint64_t conv)
     sb_outevent_t    h;
     int          rc;
 
-    sb_key_init(&prefix, cx->tenant);
-    sb_key_u8(&prefix, 'p');
-    sb_key_u64(&prefix, conv);
+    sb_hook_line_key(&prefix, cx->tenant, conv);
     SB_TRY(mdb_cursor_open(cx->txn, SB_DB(cx, SB_DB_HOOK), &cur));
     key = sb_key_val(&prefix);
     rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
@@ -355,11 +388,8 @@ sb_hook_replay(sb_ctx_t *cx, size_t max, size_t *replayed)
         h.attempts = 0;
         h.failed_at = 0;
         h.due = 0;
-        sb_key_init(&k, cx->tenant);
-        sb_key_u8(&k, 'p');
-        sb_key_u64(&k, h.conv);
-        rc = sb_prefix_any(cx->txn, SB_DB(cx, SB_DB_HOOK), &k)
-             ? 0 : sb_hook_due(cx, &h, cx->now);
+        rc = sb_hook_line_busy(cx, h.conv) ? 0
+             : sb_hook_due(cx, &h, cx->now);
         if (rc == 0) {
             sb_hook_pending_key(&k, cx->tenant, h.conv, h.id);
             rc = sb_hook_put(cx, &k, &h);

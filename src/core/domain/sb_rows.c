@@ -64,25 +64,6 @@ sb_thread_append(sb_ctx_t *cx, sb_conv_t *c, sb_msg_t *m, sb_span_t *record)
 }
 
 
-/* message.created and message.failed carry the message as stored */
-int
-sb_hook_message(sb_ctx_t *cx, const sb_conv_t *c, int type,
-    const sb_msg_t *m, sb_span_t record)
-{
-    sb_outevent_t  h;
-
-    if (!(cx->cfg->hook_types & (1u << type))) {
-        return 0;
-    }
-    sb_hook_init(cx, &h, type, c);
-    if (m->kind == SB_KIND_AGENT) {
-        h.agent = m->author;
-    }
-    h.message = record;
-    return sb_hook_emit(cx, &h);
-}
-
-
 /* R17: "Ann snoozed this conversation until ..." and the like. */
 int
 sb_thread_system(sb_ctx_t *cx, sb_conv_t *c, sb_sys_t event,
