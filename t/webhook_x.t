@@ -7,6 +7,7 @@ use utf8;
 use lib 't/lib';
 use Test::More;
 use Digest::SHA qw(hmac_sha256_base64);
+use URI::Escape qw(uri_escape_utf8);
 use SbTest;
 
 my $secret = 'x-consumer-secret-0123456789';
@@ -53,6 +54,35 @@ is($r->{json}{response_token}, b64sig('abc+123'),
    'R20: sha256= + base64 HMAC of the (decoded) crc_token');
 is($t->get('/webhooks/twitter', undef)->{status}, 400,
    'a CRC check without a token is 400');
+$r = $t->get('/webhooks/twitter?crc_token=test+token', undef);
+is($r->{json}{response_token}, b64sig('test token'),
+   'the CRC token is form-decoded first: "+" is a space');
+# the shape X sends now: base64 of a UUID, with a nonce beside it
+$r = $t->get('/webhooks/twitter?crc_token=M2RkODJkZmMtYjlkYi00NmQ4LTk0MGUtM2J'
+             . 'jYzkwM2Q4MjQ0&nonce=MTc2OTUxODI5MjkxNA', undef);
+is($r->{json}{response_token},
+   b64sig('M2RkODJkZmMtYjlkYi00NmQ4LTk0MGUtM2JjYzkwM2Q4MjQ0'),
+   'a base64 token with a nonce is answered');
+is($t->get('/webhooks/twitter?crc_token=a-b_c/d%3D', undef)->{status}, 200,
+   'base64url and padding are X\'s alphabet too');
+
+# Issue 19: the CRC's answer is exactly the signature of a POST whose body
+# is the token, so a token that is a delivery would sign a forgery.
+$t->{before} = $t->dump_store;
+my $forged = payload(dm('FORGED1', '6666', 'give me a refund'));
+$r = $t->get('/webhooks/twitter?crc_token=' . uri_escape_utf8($forged), undef);
+is($r->{status}, 400, 'issue 19: a JSON crc_token is refused');
+is($r->{json}{error}{code}, 'bad_crc_token', '... as bad_crc_token');
+ok(!exists $r->{json}{response_token}, '... and nothing is signed');
+refused(hook($forged, sig => $r->{json}{response_token}
+                             // 'sha256=' . ('A' x 43) . '='),
+        403, 'bad_signature', 'issue 19: the forged delivery');
+for my $bad ('a' x 257, 'abc%21', 'abc%7B', '%E2%9C%93') {
+    $r = $t->get("/webhooks/twitter?crc_token=$bad", undef);
+    is($r->{status}, 400, "crc_token '" . substr($bad, 0, 12) . "': 400");
+    is($r->{json}{error}{code}, 'bad_crc_token', '... bad_crc_token');
+}
+is($t->dump_store, $t->{before}, 'no CRC answer stored anything');
 
 $r = hook(payload(dm('E1', '7077', 'Fish &amp; chips &lt;3 🐟'),
                   dm('E2', '1001', 'our own reply'),

@@ -138,7 +138,7 @@ ngx_int_t ngx_http_switchboard_body_or_answer(ngx_http_request_t *r,
 ngx_str_t *ngx_http_switchboard_header(ngx_http_request_t *r,
     const char *name);
 ngx_int_t ngx_http_switchboard_arg(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value);
+    int form, ngx_str_t *value);
 ngx_int_t ngx_http_switchboard_tenant(ngx_http_request_t *r, char *tenant,
     sb_answer_t *err);
 ngx_int_t ngx_http_switchboard_authenticate(ngx_http_request_t *r,

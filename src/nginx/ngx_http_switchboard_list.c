@@ -11,7 +11,7 @@ static ngx_int_t
 ngx_http_switchboard_list_arg(ngx_http_request_t *r, const char *name,
     ngx_str_t *v, sb_answer_t *err)
 {
-    ngx_int_t  rc = ngx_http_switchboard_arg(r, name, v);
+    ngx_int_t  rc = ngx_http_switchboard_arg(r, name, 0, v);
 
     if (rc == NGX_ABORT) {
         sb_answer_error(err, 400, "bad_argument", "the \"%s\" argument is "

@@ -215,10 +215,11 @@ ngx_http_switchboard_header(ngx_http_request_t *r, const char *name)
  * A query argument, percent-decoded: NGX_DECLINED when it is absent,
  * NGX_ABORT when it is not clean (a "%" without two hex digits, or a value
  * that decodes to a NUL or to invalid UTF-8): refused, never cut at the
- * NUL or passed on as it came.
+ * NUL or passed on as it came. With form set, '+' is a space, as in an
+ * HTML form's query (the providers' handshakes are sent so).
  */
 ngx_int_t
-ngx_http_switchboard_arg(ngx_http_request_t *r, const char *name,
+ngx_http_switchboard_arg(ngx_http_request_t *r, const char *name, int form,
     ngx_str_t *value)
 {
     ngx_str_t  raw;
@@ -230,7 +231,7 @@ ngx_http_switchboard_arg(ngx_http_request_t *r, const char *name,
     if (value->data == NULL) {
         return NGX_ERROR;
     }
-    if (sb_percent_decode((const char *) raw.data, raw.len, 0,
+    if (sb_percent_decode((const char *) raw.data, raw.len, form,
                           (char *) value->data, &value->len) != 0)
     {
         return NGX_ABORT;

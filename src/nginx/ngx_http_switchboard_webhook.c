@@ -17,7 +17,7 @@ ngx_http_switchboard_hook_arg(void *data, const char *name, int raw,
     ngx_str_t            v;
 
     if (raw ? ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &v)
-            : ngx_http_switchboard_arg(r, name, &v))
+            : ngx_http_switchboard_arg(r, name, 1, &v))
     {
         return NULL;
     }

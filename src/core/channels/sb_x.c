@@ -9,6 +9,37 @@
 #include "channels/sb_channels.h"
 
 
+/*
+ * X's CRC tokens are base64 (or base64url) text of a few dozen bytes.
+ * Nothing else is signed: the answer is the HMAC a POST whose body is
+ * the token would carry in x-twitter-webhooks-signature, so answering any
+ * text would sign a forged delivery for whoever asks (issue 19). A token
+ * of this alphabet (and the space a form-decoded '+' becomes) can never
+ * be a JSON object, so its HMAC can never authenticate a delivery.
+ */
+#define SB_X_CRC_MAX  256
+
+static int
+sb_x_crc_token_ok(const char *t, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || len > SB_X_CRC_MAX) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        char  c = t[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+              || (c >= '0' && c <= '9') || (c != '\0' && strchr("+/=-_ ", c))))
+        {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+
 /* GET ?crc_token=T -> {"response_token":"sha256=" + base64 HMAC(T)} */
 static void
 sb_x_handshake(const sb_hook_t *hook, sb_answer_t *out)
@@ -22,6 +53,12 @@ sb_x_handshake(const sb_hook_t *hook, sb_answer_t *out)
     if (token == NULL || len == 0) {
         sb_answer_error(out, 400, "missing_crc_token",
                         "crc_token is required");
+        return;
+    }
+    if (!sb_x_crc_token_ok(token, len)) {
+        sb_answer_error(out, 400, "bad_crc_token", "crc_token must be "
+                        "base64 text of at most %d bytes",
+                        SB_X_CRC_MAX);
         return;
     }
     sb_hmac_b64("sha256", hook->secret, hook->secret_len,
@@ -90,11 +127,9 @@ sb_x_parse(sb_hook_t *hook, sb_cmd_t *cmd, sb_answer_t *err)
     sb_span_t       account, sender, text, id, none = { NULL, 0 };
     int             rc = 0;
 
-    if (sb_json_read(&d, (const char *) hook->body, hook->len, 0, &cmd->mem)
-        != 0 || !sb_json_is(&d, 0, SB_JSON_OBJECT))
+    if (sb_json_read_body(&d, (const char *) hook->body, hook->len, 0,
+                          &cmd->mem, err) != 0)
     {
-        sb_answer_error(err, 400, "malformed_json", "the body is not a JSON "
-                        "object: %s", d.error[0] ? d.error : "not an object");
         return -1;
     }
     account = sb_json_get_str(&d, 0, "for_user_id");
