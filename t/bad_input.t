@@ -5,6 +5,7 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use Encode ();
+use Time::HiRes ();
 use SbTest;
 use Switchboard::Token qw(mint);
 
@@ -202,6 +203,16 @@ my @cases = (
     ['PATCH', '/admin/agents/ann', $admin, { name => 'A' }, 405,
      'method_not_allowed'],
     ['GET', '/visitor/messages', $vis, undef, 405, 'method_not_allowed'],
+
+    # issue 19, item 2: hostile JSON bodies, refused without stalling
+    ['POST', '/visitor/messages', $vis, '{"text":"a","\\u0074ext":"b"}',
+     400, 'malformed_json'],
+    ['POST', '/visitor/messages', $vis,
+     '{' . join(',', map { qq("k$_":0) } 1 .. 4097) . ',"text":"hi"}', 413,
+     'json_too_large'],
+    ['POST', '/visitor/messages', $vis,
+     '{"text":"hi","x":[' . join(',', (0) x 200_000) . ']}', 413,
+     'json_too_large'],
 );
 
 for my $c (@cases) {
@@ -221,6 +232,18 @@ for my $c (@cases) {
     ok(eval { Encode::decode('UTF-8', $bytes, Encode::FB_CROAK); 1 },
        "$label: the answer is UTF-8");
     is($t->dump_store, $before, "$label: the store is unchanged");
+}
+
+# issue 19, item 2: ~60 KB of distinct keys cost milliseconds, not the
+# ~0.8 s of the event loop that comparing every pair of keys took
+{
+    my $keys = '{' . join(',', map { sprintf '"key-%05d-\\u0078":0', $_ }
+                                   1 .. 3500) . ',"text":"many keys"}';
+    my $t0 = Time::HiRes::time();
+    my $res = $t->post('/visitor/messages', $t->visitor('v77', 'chat'), $keys);
+    my $took = Time::HiRes::time() - $t0;
+    is($res->{status}, 201, length($keys) . ' bytes of 3500 distinct keys: 201');
+    cmp_ok($took, '<', 0.3, sprintf('... answered in %.0f ms', $took * 1e3));
 }
 
 # a cursor ahead is refused before the poll refreshes presence: with the

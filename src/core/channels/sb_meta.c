@@ -277,11 +277,9 @@ sb_meta_parse(sb_hook_t *hook, sb_cmd_t *cmd, sb_answer_t *err)
 
     want = hook->channel == SB_CH_WHATSAPP ? "whatsapp_business_account"
            : hook->channel == SB_CH_INSTAGRAM ? "instagram" : "page";
-    if (sb_json_read(&d, (const char *) hook->body, hook->len, 0, &cmd->mem)
-        != 0 || !sb_json_is(&d, 0, SB_JSON_OBJECT))
+    if (sb_json_read_body(&d, (const char *) hook->body, hook->len, 0,
+                          &cmd->mem, err) != 0)
     {
-        sb_answer_error(err, 400, "malformed_json", "the body is not a JSON "
-                        "object: %s", d.error[0] ? d.error : "not an object");
         return -1;
     }
     if (!sb_str_is(&d, 0, "object", want)

@@ -510,14 +510,9 @@ sb_body_parse(sb_cmd_t *cmd, const sb_config_t *cfg, const char *body,
     b.cmd = cmd;
     b.cfg = cfg;
     b.err = err;
-    if (sb_json_read(&b.d, body, len, SB_JSON_NO_DUPLICATES, &cmd->mem) != 0) {
-        sb_answer_error(err, 400, "malformed_json", "%s (at byte %zu)",
-                        b.d.error, b.d.error_at);
-        return -1;
-    }
-    if (!sb_json_is(&b.d, 0, SB_JSON_OBJECT)) {
-        sb_answer_error(err, 400, "not_an_object",
-                        "the body must be a JSON object");
+    if (sb_json_read_body(&b.d, body, len, SB_JSON_NO_DUPLICATES, &cmd->mem,
+                          err) != 0)
+    {
         return -1;
     }
 

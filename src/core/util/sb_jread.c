@@ -2,8 +2,10 @@
  * a request body needs; refusals name what and where. */
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "util/sb_jread.h"
+#include "util/sb_json.h"
 
 #define SB_JSON_DEPTH  64
 
@@ -24,16 +26,49 @@ sb_jr_fail(sb_jr_t *r, const char *what)
 }
 
 
+/* well-formed so far, but over a limit: the caller answers 413 */
+static int
+sb_jr_limit(sb_jr_t *r, const char *what)
+{
+    r->d->too_large = 1;
+    return sb_jr_fail(r, what);
+}
+
+
+/* one more member of the container on top: an object's keys are capped */
+static int
+sb_jr_member(sb_jr_t *r, const uint32_t *stack, uint32_t top)
+{
+    sb_json_tok_t  *c;
+
+    if (top == 0) {
+        return 0;
+    }
+    c = &r->d->tok[stack[top - 1]];
+    if (++c->size > SB_JSON_MAX_KEYS && c->type == SB_JSON_OBJECT) {
+        return sb_jr_limit(r, "an object has more than "
+                           SB_STR(SB_JSON_MAX_KEYS) " keys");
+    }
+    return 0;
+}
+
+
 static uint32_t
 sb_jr_push(sb_jr_t *r, sb_json_type_t type, const char *start)
 {
     sb_json_doc_t  *d = r->d;
     sb_json_tok_t  *t;
 
+    if (d->n == SB_JSON_MAX_TOKENS) {
+        (void) sb_jr_limit(r, "more than " SB_STR(SB_JSON_MAX_TOKENS)
+                           " values");
+        return SB_JSON_NONE;
+    }
     if (d->n == d->cap) {
         d->cap = d->cap ? 2 * d->cap : 64;
         t = sb_arena_alloc(d->mem, d->cap * sizeof(sb_json_tok_t));
         if (t == NULL) {
+            (void) sb_jr_fail(r, "out of memory");
             return SB_JSON_NONE;
         }
         if (d->n) {
@@ -90,7 +125,7 @@ sb_jr_string(sb_jr_t *r)
 
     t = sb_jr_push(r, SB_JSON_STRING, ++r->p);
     if (t == SB_JSON_NONE) {
-        return sb_jr_fail(r, "out of memory");
+        return -1;                /* sb_jr_push said why */
     }
     while (r->p < r->end && *r->p != '"') {
         unsigned char  c = (unsigned char) *r->p;
@@ -195,7 +230,7 @@ sb_jr_number(sb_jr_t *r)
     }
     t = sb_jr_push(r, SB_JSON_NUMBER, s);
     if (t == SB_JSON_NONE) {
-        return sb_jr_fail(r, "out of memory");
+        return -1;                /* sb_jr_push said why */
     }
     r->d->tok[t].len = (uint32_t) (r->p - s);
     r->d->tok[t].integer = (uint8_t) integer;
@@ -216,7 +251,7 @@ sb_jr_literal(sb_jr_t *r)
         n = strlen(lit[i].w);
         if ((size_t) (r->end - r->p) >= n && memcmp(r->p, lit[i].w, n) == 0) {
             if (sb_jr_push(r, lit[i].type, r->p) == SB_JSON_NONE) {
-                return sb_jr_fail(r, "out of memory");
+                return -1;                /* sb_jr_push said why */
             }
             r->d->tok[r->d->n - 1].len = (uint32_t) n;
             r->p += n;
@@ -227,37 +262,58 @@ sb_jr_literal(sb_jr_t *r)
 }
 
 
+/* A key's bytes once unescaped: a span of the body when it holds no
+ * escape, else a copy in the arena made here, once per key. */
 static int
-sb_jr_same_key(const sb_json_doc_t *d, uint32_t a, uint32_t b)
+sb_jr_key(const sb_json_doc_t *d, uint32_t k, sb_span_t *out)
 {
-    sb_span_t  x, y;
-
-    if (!d->tok[a].escaped && !d->tok[b].escaped) {
-        return d->tok[a].len == d->tok[b].len
-               && memcmp(d->src + d->tok[a].start, d->src + d->tok[b].start,
-                         d->tok[a].len) == 0;
+    if (!d->tok[k].escaped) {
+        out->p = d->src + d->tok[k].start;
+        out->n = d->tok[k].len;
+        return 0;
     }
-    x = sb_json_str(d, a);
-    y = sb_json_str(d, b);
-    return sb_span_eq(x, y);
+    *out = sb_json_str(d, k);
+    return out->n == 0 ? -1 : 0;          /* an escape is one byte at least */
 }
 
 
 static int
+sb_jr_span_cmp(const void *a, const void *b)
+{
+    const sb_span_t  *x = a, *y = b;
+    int               c;
+
+    c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+    return c ? c : x->n < y->n ? -1 : x->n > y->n;
+}
+
+
+/* No key twice in obj: its keys, unescaped once each, sorted, and
+ * neighbours compared, O(n log n); a body of thousands of keys must not
+ * cost the event loop the pairwise comparisons' seconds (issue 19). */
+static int
 sb_jr_unique(sb_jr_t *r, uint32_t obj)
 {
     const sb_json_doc_t  *d = r->d;
-    uint32_t              a, b;
+    sb_span_t            *keys;
+    uint32_t              k, n = d->tok[obj].size, i = 0;
 
-    for (a = obj + 1; a < d->n && a < d->tok[obj].next;
-         a = d->tok[a + 1].next)
-    {
-        for (b = d->tok[a + 1].next; b < d->tok[obj].next;
-             b = d->tok[b + 1].next)
-        {
-            if (sb_jr_same_key(d, a, b)) {
-                return sb_jr_fail(r, "duplicate object key");
-            }
+    if (n < 2) {
+        return 0;
+    }
+    keys = sb_arena_alloc(d->mem, n * sizeof(sb_span_t));
+    if (keys == NULL) {
+        return sb_jr_fail(r, "out of memory");
+    }
+    SB_JSON_KEYS(d, k, obj) {
+        if (sb_jr_key(d, k, &keys[i++]) != 0) {
+            return sb_jr_fail(r, "out of memory");
+        }
+    }
+    qsort(keys, n, sizeof(sb_span_t), sb_jr_span_cmp);
+    for (i = 1; i < n; i++) {
+        if (sb_span_eq(keys[i - 1], keys[i])) {
+            return sb_jr_fail(r, "duplicate object key");
         }
     }
     return 0;
@@ -303,10 +359,10 @@ sb_jr_value(sb_jr_t *r)
             t = sb_jr_push(r, *r->p == '{' ? SB_JSON_OBJECT : SB_JSON_ARRAY,
                            r->p);
             if (t == SB_JSON_NONE) {
-                return sb_jr_fail(r, "out of memory");
+                return -1;                /* sb_jr_push said why */
             }
-            if (top) {
-                d->tok[stack[top - 1]].size++;
+            if (sb_jr_member(r, stack, top) != 0) {
+                return -1;
             }
             stack[top++] = t;
             r->p++;
@@ -317,24 +373,24 @@ sb_jr_value(sb_jr_t *r)
             want_key = d->tok[t].type == SB_JSON_OBJECT;
             continue;
         case '"':
-            if (top) {
-                d->tok[stack[top - 1]].size++;
+            if (sb_jr_member(r, stack, top) != 0) {
+                return -1;
             }
             if (sb_jr_string(r) != 0) {
                 return -1;
             }
             break;
         case 't': case 'f': case 'n':
-            if (top) {
-                d->tok[stack[top - 1]].size++;
+            if (sb_jr_member(r, stack, top) != 0) {
+                return -1;
             }
             if (sb_jr_literal(r) != 0) {
                 return -1;
             }
             break;
         default:
-            if (top) {
-                d->tok[stack[top - 1]].size++;
+            if (sb_jr_member(r, stack, top) != 0) {
+                return -1;
             }
             if (sb_jr_number(r) != 0) {
                 return -1;
@@ -415,17 +471,50 @@ sb_json_read_in(sb_json_doc_t *d, const char *src, size_t len, int flags,
 }
 
 
+/* Unescapes the string at p (len bytes, checked by the reader) into out,
+ * which holds len bytes at least; the length written. */
+static size_t sb_jr_unescape(const char *p, size_t len, char *out);
+
+
+/* A key against a name, without allocating: an escaped key is decoded
+ * into the stack (an escape is at most 6 bytes for one byte, so a longer
+ * key cannot be the name). */
+int
+sb_json_read_body(sb_json_doc_t *d, const char *src, size_t len, int flags,
+    sb_arena_t **mem, sb_answer_t *err)
+{
+    if (sb_json_read(d, src, len, flags, mem) != 0) {
+        if (d->too_large) {
+            sb_answer_error(err, 413, "json_too_large", "%s", d->error);
+        } else {
+            sb_answer_error(err, 400, "malformed_json", "%s (at byte %zu)",
+                            d->error, d->error_at);
+        }
+        return -1;
+    }
+    if (!sb_json_is(d, 0, SB_JSON_OBJECT)) {
+        sb_answer_error(err, 400, "not_an_object",
+                        "the body must be a JSON object");
+        return -1;
+    }
+    return 0;
+}
+
+
 static int
 sb_key_is(const sb_json_doc_t *d, uint32_t k, const char *key, size_t n)
 {
-    sb_span_t  s;
+    char  buf[6 * 64];
 
     if (!d->tok[k].escaped) {
         return d->tok[k].len == n
                && memcmp(d->src + d->tok[k].start, key, n) == 0;
     }
-    s = sb_json_str(d, k);
-    return s.n == n && memcmp(s.p, key, n) == 0;
+    if (d->tok[k].len > sizeof(buf) || d->tok[k].len > 6 * n) {
+        return 0;
+    }
+    return sb_jr_unescape(d->src + d->tok[k].start, d->tok[k].len, buf) == n
+           && memcmp(buf, key, n) == 0;
 }
 
 
@@ -489,28 +578,13 @@ sb_utf8_put(char *o, uint32_t cp)
 }
 
 
-sb_span_t
-sb_json_str(const sb_json_doc_t *d, uint32_t t)
+static size_t
+sb_jr_unescape(const char *p, size_t len, char *out)
 {
-    sb_span_t    s = { "", 0 };
-    const char  *p, *end;
-    char        *o, *out;
+    const char  *end = p + len;
+    char        *o;
     uint32_t     cp, lo;
 
-    if (!sb_json_is(d, t, SB_JSON_STRING)) {
-        return s;
-    }
-    p = d->src + d->tok[t].start;
-    end = p + d->tok[t].len;
-    if (!d->tok[t].escaped) {
-        s.p = p;
-        s.n = d->tok[t].len;
-        return s;
-    }
-    out = sb_arena_alloc(d->mem, d->tok[t].len + 1);
-    if (out == NULL) {
-        return s;
-    }
     for (o = out; p < end; ) {
         if (*p != '\\') {
             *o++ = *p++;
@@ -536,9 +610,31 @@ sb_json_str(const sb_json_doc_t *d, uint32_t t)
         }
         p += 2;
     }
-    *o = '\0';
+    return (size_t) (o - out);
+}
+
+
+sb_span_t
+sb_json_str(const sb_json_doc_t *d, uint32_t t)
+{
+    sb_span_t  s = { "", 0 };
+    char      *out;
+
+    if (!sb_json_is(d, t, SB_JSON_STRING)) {
+        return s;
+    }
+    if (!d->tok[t].escaped) {
+        s.p = d->src + d->tok[t].start;
+        s.n = d->tok[t].len;
+        return s;
+    }
+    out = sb_arena_alloc(d->mem, d->tok[t].len + 1);
+    if (out == NULL) {
+        return s;
+    }
+    s.n = sb_jr_unescape(d->src + d->tok[t].start, d->tok[t].len, out);
+    out[s.n] = '\0';
     s.p = out;
-    s.n = (size_t) (o - out);
     return s;
 }
 

@@ -10,6 +10,14 @@
 
 #define SB_JSON_NONE  UINT32_MAX          /* no such token */
 
+/* What one body may hold: no request or provider delivery comes near
+ * them, and past them a hostile body would cost memory (24 bytes a
+ * token) for nothing. Over either, the read fails with too_large set. */
+#define SB_JSON_MAX_KEYS    4096          /* members of one object */
+#define SB_JSON_MAX_TOKENS  200000        /* values and keys of a body */
+#define SB_XSTR(x)  #x
+#define SB_STR(x)   SB_XSTR(x)
+
 typedef enum {
     SB_JSON_OBJECT, SB_JSON_ARRAY, SB_JSON_STRING, SB_JSON_NUMBER,
     SB_JSON_TRUE, SB_JSON_FALSE, SB_JSON_NULL
@@ -32,6 +40,7 @@ typedef struct {
     uint32_t        n, cap;
     char            error[64];
     size_t          error_at;
+    int             too_large;  /* the error is a limit above, not syntax */
     sb_arena_t    **mem;     /* tokens and unescaped strings live here */
 } sb_json_doc_t;
 
@@ -44,6 +53,12 @@ int sb_json_read(sb_json_doc_t *d, const char *src, size_t len, int flags,
     sb_arena_t **mem);
 int sb_json_read_in(sb_json_doc_t *d, const char *src, size_t len, int flags,
     sb_arena_t **mem, sb_json_tok_t *buf, uint32_t cap);
+
+/* A request's or a delivery's body, which must be an object: 0, or -1
+ * with err set: 413 json_too_large over a limit, 400 malformed_json
+ * (what and at which byte), 400 not_an_object. */
+int sb_json_read_body(sb_json_doc_t *d, const char *src, size_t len,
+    int flags, sb_arena_t **mem, sb_answer_t *err);
 
 /* the value of key in object obj (the last one of that name), or NONE */
 uint32_t sb_json_get(const sb_json_doc_t *d, uint32_t obj, const char *key);
