@@ -7,7 +7,7 @@ NGX_SRC     ?= /usr/share/nginx/src
 BUILD       := build
 NGX_BUILD   := $(BUILD)/nginx
 MODULE      := $(NGX_BUILD)/objs/ngx_http_switchboard_module.so
-DEB_PKGS    := nginx nginx-dev libjansson-dev liblmdb-dev lmdb-utils libssl-dev gcc make perl curl
+DEB_PKGS    := nginx nginx-dev libjansson-dev liblmdb-dev lmdb-utils libssl-dev gcc make perl curl ca-certificates
 BENCH_PKGS  := wrk libnginx-mod-nchan
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SOURCES     := $(shell find src/core src/nginx -name '*.[ch]') config
@@ -20,7 +20,7 @@ comma       := ,
 SAN_FLAGS   := --with-cc-opt="-fsanitize=address$(comma)undefined -fno-omit-frame-pointer" --with-ld-opt="-fsanitize=address$(comma)undefined"
 CFLAGS_CORE := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter -Werror -Isrc/core
 
-.PHONY: all deps openapi-deps browser-deps run test test-asan unit bench bench-cluster soak deb test-deb fuzz fuzz-build fuzz-seeds clean
+.PHONY: all deps openapi-deps browser-deps run test test-asan test-nginx unit bench bench-cluster soak deb test-deb fuzz fuzz-build fuzz-seeds clean
 
 all: $(MODULE) $(SB_TOKEN) $(SB_SIGN) $(SB_TENANT)
 
@@ -108,9 +108,11 @@ test: $(MODULE) $(SB_TOKEN) $(SB_SIGN) $(SB_TENANT) unit openapi-deps browser-de
 	SB_MODULE=$(CURDIR)/$(MODULE) SB_API_RECORD=$(CURDIR)/$(API_RECORD) prove -r t
 	node t/openapi/check.mjs doc/openapi.yaml $(API_RECORD) src
 
-# The same suite against an ASan + UBSan build of the module; nginx gets
-# the runtime preloaded, and any sanitizer report fails the run (and is
-# printed: the reports directory is writable by the unprivileged workers).
+# The same suite against an ASan + UBSan build of the module, with
+# error_log at debug (Debian's nginx is built --with-debug, and its debug
+# lines read what our events carry, issue 19); nginx gets the runtime
+# preloaded, and any sanitizer report fails the run (and is printed: the
+# reports directory is writable by the unprivileged workers).
 ASAN_REPORTS := $(CURDIR)/build/asan/reports
 test-asan:
 	$(MAKE) BUILD=build/asan SANITIZE=1 build/asan/nginx/objs/ngx_http_switchboard_module.so
@@ -119,11 +121,24 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(ASAN_REPORTS)/report \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_REPORTS)/report \
 	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	SB_ERROR_LOG_LEVEL=debug \
 	SB_MODULE=$(CURDIR)/build/asan/nginx/objs/ngx_http_switchboard_module.so \
 	    prove -r t || status=$$?; \
 	if ls $(ASAN_REPORTS)/report.* >/dev/null 2>&1; then \
 	    cat $(ASAN_REPORTS)/report.*; exit 1; fi; \
 	exit $$status
+
+# nginx's own test suite (nginx-tests, taken at a pinned commit) run twice
+# against Debian's nginx, without and with the module and a store: the
+# module must add no failure (t/nginx-tests.sh). The suite loads every
+# module `nginx -V` names as dynamic, so Debian's packages of them come
+# first.
+NGINX_TEST_PKGS := libnginx-mod-http-geoip libnginx-mod-http-image-filter \
+                   libnginx-mod-http-perl libnginx-mod-http-xslt-filter \
+                   libnginx-mod-mail libnginx-mod-stream libnginx-mod-stream-geoip
+test-nginx: $(MODULE)
+	@$(MAKE) -s deps EXTRA_PKGS="$(NGINX_TEST_PKGS)"
+	bash t/nginx-tests.sh $(MODULE)
 
 BENCH_TOOLS := $(BUILD)/bench/core $(BUILD)/bench/latency $(BUILD)/bench/polls
 

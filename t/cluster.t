@@ -57,13 +57,7 @@ $f->start;
 # to wait for them too)
 sub reload_settled {
     my ($t) = @_;
-    my @old = $t->worker_pids;
-    $t->reload;
-    for (1 .. 200) {
-        last unless grep { kill 0, $_ } @old;
-        sleep 0.05;
-    }
-    ok !(grep { kill 0, $_ } @old), 'the old workers are gone';
+    ok($t->reload_settled, 'the old workers are gone');
 }
 
 sub host { "$_[0].sb.test" }
@@ -74,18 +68,20 @@ sub req {
     my ($tenant, $method, $path, %o) = @_;
     return $f->request($method, $path, host => host($tenant), %o);
 }
+# each tenant its own WhatsApp number (an account belongs to one tenant)
 sub wa_body {
-    my ($from, $id, $text) = @_;
+    my ($tenant, $from, $id, $text) = @_;
+    my ($n) = $tenant =~ /(\d+)$/;
     return $SbTest::JSON->encode({ object => 'whatsapp_business_account',
         entry => [ { id => 'WABA1', changes => [ { field => 'messages',
-            value => { metadata => { phone_number_id => '1055' },
+            value => { metadata => { phone_number_id => '10' . ($n // 0) },
                        messages => [ { from => $from, id => $id,
                            timestamp => '1763780000', type => 'text',
                            text => { body => $text } } ] } } ] } ] });
 }
 sub wa {
     my ($tenant, $from, $id, $text) = @_;
-    my $body = wa_body($from, $id, $text);
+    my $body = wa_body($tenant, $from, $id, $text);
     return req($tenant, 'POST', '/webhooks/whatsapp', body => $body,
                headers => { 'X-Hub-Signature-256' => 'sha256='
                                 . hmac_sha256_hex($body, $meta) });
@@ -217,7 +213,12 @@ my ($ec, $eo) = tool('export', "$src->{prefix}/store", $m, "$fp/early.sbt");
 like $eo, qr/is not paused here/, 'sb-tenant exports no tenant that is '
    . 'not paused';
 my $r = req($m, 'POST', '/admin/pause', token => admin($m));
-is $r->{status}, 200, 'POST /admin/pause';
+is $r->{status}, 403, "the tenant's own admin cannot pause it (issue 19)";
+is $r->{json}{error}{code}, 'operator_only', '... operator_only';
+# the node's operator, on the node's own /operator/ location
+$r = $src->request('POST', '/operator/pause', host => host($m),
+                   token => admin($m));
+is $r->{status}, 200, 'POST /operator/pause on the node';
 is_deeply $r->{json}, { tenant => $m, paused => JSON::PP::true },
    '... says so';
 $r = req($m, 'GET', '/admin/stats', token => admin($m));
@@ -269,7 +270,7 @@ is $failures // '', '', "$other wrote all along: $n_ok messages, none "
 my ($oc) = grep { $_->{visitor} eq 'w1' }
     @{ req($other, 'GET', '/admin/conversations', token => admin($other))
          ->{json}{conversations} };
-my $thread = req($other, 'GET', "/admin/conversations/$oc->{id}",
+my $thread = req($other, 'GET', "/admin/conversations/$oc->{id}?limit=500",
                  token => admin($other))->{json}{thread};
 is scalar(grep { ($_->{text} // '') =~ /^during the move/ } @$thread), $n_ok,
    '... every acknowledged one stored';
@@ -285,6 +286,14 @@ is $state{v1}, 'snoozed', '... v1 still snoozed';
 ok !(grep { $_ eq $m } listed(1)), 'node 1 holds no row of the tenant';
 like((tool('export', "$src->{prefix}/store", $m, "$fp/none"))[1],
      qr/no row of tenant/, '... as sb-tenant says');
+# issue 19: a late request straight to the old node is not stranded there
+$r = $src->request('POST', '/visitor/messages', host => host($m),
+                   token => visitor($m, 'v9'), body => { text => 'late' });
+is $r->{status}, 421, 'a late request to the old node: 421';
+is $r->{json}{error}{code}, 'tenant_moved', '... tenant_moved (its tombstone)';
+is $src->request('GET', '/admin/stats', host => host($m),
+                 token => admin($m))->{status}, 421, '... a read too';
+is((stat $file)[2] & 0777, 0600, 'the export file is 0600');
 
 # the poll resumes from its cursor, without a gap or a repeat
 is req($m, 'POST', '/visitor/messages', token => visitor($m, 'v2'),

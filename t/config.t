@@ -85,6 +85,39 @@ for my $example (glob "$SbTest::ROOT/conf/*-*.conf") {
         or diag $out;
 }
 
+# issue 19: every example that proxies to a provider or a CRM verifies
+# its certificate
+for my $example (glob "$SbTest::ROOT/conf/*-*.conf") {
+    open my $fh, '<', $example or die "$example: $!";
+    my $text = do { local $/; <$fh> };
+    my $proxies = () = $text =~ /^\s*proxy_pass /mg;
+    my $verified = () = $text =~ /^\s*proxy_ssl_verify on;/mg;
+    my $trusted = () = $text =~ m{^\s*proxy_ssl_trusted_certificate /etc/ssl/certs/ca-certificates\.crt;}mg;
+    is($verified, $proxies, ($example =~ s{.*/}{}r)
+       . ": each of its $proxies proxy_pass verifies TLS");
+    is($trusted, $proxies, '... against the system CAs');
+}
+
+# issue 19: a secret others can read is said at nginx -t
+{
+    my $t = SbTest->new(server => 'location = /w { switchboard_webhook '
+                                . 'whatsapp; switchboard_webhook_secret '
+                                . 'file:open.secret; }');
+    $t->write_file('open.secret', "a-secret-anyone-reads\n");
+    chmod 0644, "$t->{prefix}/open.secret";
+    my ($code, $out) = $t->test_conf;
+    is($code, 0, 'a secret file of mode 644 is taken');
+    like($out, qr/secret file ".*open\.secret" can be read by its group or others \(mode 644\): chmod 600 it/,
+         '... with a warning');
+    chmod 0600, "$t->{prefix}/open.secret";
+    ($code, $out) = $t->test_conf;
+    unlike($out, qr/can be read by/, 'mode 600: no warning');
+    chmod 0640, "$t->{prefix}/jwt.secret";
+    ($code, $out) = $t->test_conf;
+    like($out, qr/secret file ".*jwt\.secret" can be read by its group/,
+         'the JWT key too');
+}
+
 for my $store ('switchboard_store PREFIX/s size=1k;',
                'switchboard_store PREFIX/s sync=maybe;')
 {

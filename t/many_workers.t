@@ -16,7 +16,8 @@ my $port2 = SbTest::free_port();
 my $t = SbTest->new(workers => 80, poll => '60s', presence => '120s',
     # a second listener without reuseport: while some workers are stopped,
     # the running ones take its connections
-    http => "server { listen 127.0.0.1:$port2; "
+    http => 'switchboard_polls_per_token 400; '
+          . "server { listen 127.0.0.1:$port2; "
           . 'location /visitor/ { switchboard_visitor_api; } '
           . 'location /agent/ { switchboard_agent_api; } }');
 (my $conf = $t->conf_text) =~ s/worker_connections 1024;/worker_connections 256;/;

@@ -13,7 +13,10 @@ use SbTest;
 
 my $t = SbTest->new(poll => '2s',
                     http => "log_format full '\$pid \$request_method \$uri "
-                          . "\$status \"\$request\" \$request_time';")->start;
+                          . "\$status \"\$request\" \"\$http_user_agent\" "
+                          . "\"\$http_referer\" \$request_time'; "
+                          # fifty polls of one agent below
+                          . 'switchboard_polls_per_token 60;')->start;
 $t->add_agent('ann');
 $t->available('ann');
 my $ann = $t->agent('ann');
@@ -58,6 +61,7 @@ sub keepalive {
 sub send_get {
     my ($s, $path) = @_;
     print $s "GET $path HTTP/1.1\r\nHost: localhost\r\n"
+           . "User-Agent: desk/7 (poll)\r\nReferer: https://desk.example/q\r\n"
            . "Authorization: Bearer $ann\r\n\r\n";
 }
 
@@ -124,6 +128,9 @@ ok($t->wait_for(sub {
        full_log() }, 5),
    'the access log shows the parked poll: method, URI, status, request line');
 my ($line) = grep { /probe=1/ } full_log();
+like($line, qr{"desk/7 \(poll\)" "https://desk\.example/q"},
+     'issue 19: ... with the headers it came with ($http_user_agent, '
+     . '$http_referer), not "-"');
 my ($rt) = $line =~ /(\S+)$/;
 ok($rt >= 0.25, "its request time counts from the first byte ($rt s)");
 

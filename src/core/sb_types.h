@@ -159,6 +159,9 @@ typedef enum {
     SB_CMD_HOOK_REPLAY,
     SB_CMD_PAUSE,
     SB_CMD_RESUME,
+    SB_CMD_RECONCILE,
+    SB_CMD_PUT_ACCOUNT,
+    SB_CMD_DELETE_ACCOUNT,
     SB_CMD_COUNT
 } sb_cmd_type_t;
 
@@ -225,6 +228,15 @@ typedef struct {
             sb_span_t  name;                    /* groups */
             sb_span_t  title, text;             /* canned responses */
         } entry;
+        struct {
+            int        start;                   /* a worker's first one */
+        } reconcile;
+        struct {                                /* what the worker can send
+                                                   now (budgeted; else any
+                                                   number) */
+            int        budgeted;
+            int        deliveries, hooks;
+        } fire;
         struct {                                /* deliveries and hooks */
             uint64_t           seq;             /* a hook: its event id */
             int64_t            attempt;
@@ -262,6 +274,11 @@ typedef enum {
     SB_REFUSE_GROUP_IN_USE,
     SB_REFUSE_NOT_BLOCKED,
     SB_REFUSE_TENANT_PAUSED,           /* being moved: 503 */
+    SB_REFUSE_TENANT_MOVED,            /* moved to another node: 421 */
+    SB_REFUSE_FOREIGN_ACCOUNT,         /* a delivery for another tenant's
+                                          provider account: 403 */
+    SB_REFUSE_ACCOUNT_TAKEN,           /* bound to another tenant: 409 */
+    SB_REFUSE_UNKNOWN_ACCOUNT,         /* not this tenant's: 404 */
     SB_REFUSE_COUNT
 } sb_refusal_t;
 
@@ -320,8 +337,12 @@ typedef struct {
     sb_hook_job_t *hooks;             /* FIRE: malloc'd */
     size_t         nhooks;
     size_t         replayed;          /* HOOK_REPLAY */
-    int            more;              /* PURGE: a walk to go on with */
+    int            more;              /* PURGE, RECONCILE: more to do */
     size_t         purged;
+    size_t         parked;            /* FIRE: rows set aside (note says) */
+    int            jobs_waiting;      /* FIRE: jobs left due, over budget */
+    size_t         reclassed;         /* RECONCILE: rows moved */
+    char           note[256];         /* a line for the error log */
 } sb_result_t;
 
 /* An HTTP answer the glue sends as it is. */

@@ -33,9 +33,13 @@ typedef struct {
     ngx_str_t                  store_path;
     size_t                     map_size;
     ngx_flag_t                 sync;
-    ngx_str_t                  jwt_secret[2];  /* the key, the old one */
-    ngx_uint_t                 jwt_secrets;
+    ngx_array_t               *jwt_keys;       /* sb_jwt_key_t */
+    ngx_uint_t                 jwt_secrets;    /* unnamed: the key, the
+                                                  old one */
+    sb_jwt_keys_t              jwt;            /* what tokens are checked
+                                                  with */
     ngx_msec_t                 poll_timeout;
+    ngx_uint_t                 polls_per_token;  /* held at once, a worker */
     ngx_msec_t                 presence_timeout;
     ngx_msec_t                 stream_heartbeat;
     size_t                     stream_buffer;
@@ -47,6 +51,8 @@ typedef struct {
     ngx_uint_t                 auth_log_level;
     size_t                     text_max;
     ngx_int_t                  deliver_attempts;
+    ngx_int_t                  deliver_concurrency;  /* per worker, each of
+                                                        replies and events */
     ngx_msec_t                 deliver_backoff;
     ngx_msec_t                 deliver_timeout;
     ngx_msec_t                 dedupe_window;
@@ -77,6 +83,7 @@ typedef struct {
     ngx_str_t                  webhook_secret;
     ngx_str_t                  verify_token;
     ngx_str_t                  public_url;       /* Twilio signs it */
+    ngx_flag_t                 operator;         /* pause and resume */
 } ngx_http_switchboard_loc_conf_t;
 
 
@@ -103,6 +110,7 @@ typedef struct {
     ngx_http_switchboard_op_t *op;          /* the command in flight */
     void                      *delivery;    /* a request made for a job */
     ngx_buf_t                 *error_body;  /* nginx's error, as JSON */
+    sb_page_t                  page;        /* ?limit=&before= of a thread */
     unsigned                   error_json:1;
 
     /* for the log variables (_variables.c) */
@@ -124,6 +132,15 @@ typedef void (*ngx_http_switchboard_wake_pt)(u_char *line, size_t len);
 
 extern ngx_module_t  ngx_http_switchboard_module;
 extern sb_store_t    ngx_http_switchboard_store;
+
+
+/* module.c: a timer or posted event of ours, never without a log or a
+ * data pointer (nginx's debug lines read ev->log and the fd of
+ * ev->data as a connection's: NULL there crashed every worker at
+ * `error_log … debug`, issue 19); data NULL takes a connection of fd -1 */
+void ngx_http_switchboard_event_init(ngx_event_t *ev,
+    ngx_event_handler_pt handler, void *data, ngx_log_t *log,
+    ngx_uint_t cancelable);
 
 
 /* request.c: answers, bodies, headers, tokens, read transactions */
@@ -155,8 +172,11 @@ ngx_int_t ngx_http_switchboard_on_commit(
     ngx_http_switchboard_commit_pt handler);
 
 /* wake.c: datagrams between workers */
-ngx_int_t ngx_http_switchboard_wake_create(ngx_cycle_t *cycle);
-ngx_int_t ngx_http_switchboard_wake_listen(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_switchboard_wake_create(ngx_cycle_t *cycle,
+    ngx_str_t *store);
+ngx_int_t ngx_http_switchboard_wake_listen(ngx_cycle_t *cycle,
+    ngx_str_t *store);
+void ngx_http_switchboard_wake_exit(void);
 ngx_int_t ngx_http_switchboard_on_wake(ngx_http_switchboard_wake_pt handler);
 void ngx_http_switchboard_wake_broadcast(sb_moved_t *moved);
 void ngx_http_switchboard_wake_send_line(const char *line);
@@ -173,6 +193,18 @@ ngx_int_t ngx_http_switchboard_stream(ngx_http_request_t *r,
 
 /* timer.c: deadlines (R16) and the dedupe purge (R21) */
 ngx_int_t ngx_http_switchboard_timer_init(ngx_cycle_t *cycle);
+
+/* timer.c: what a worker has in flight to providers and to the event
+ * webhook, each kind capped by switchboard_deliver_concurrency; a FIRE
+ * claims no more than the free slots, a freed slot fires again */
+#define NGX_HTTP_SWITCHBOARD_SLOT_DELIVERY  0
+#define NGX_HTTP_SWITCHBOARD_SLOT_HOOK      1
+void ngx_http_switchboard_slot_taken(ngx_uint_t kind);
+void ngx_http_switchboard_slot_freed(ngx_uint_t kind);
+
+/* reconcile.c: the store made to agree with a new configuration */
+ngx_int_t ngx_http_switchboard_reconcile_init(ngx_cycle_t *cycle,
+    ngx_msec_t old_workers_gone);
 
 /* deliver.c: replies to providers (R22) */
 ngx_int_t ngx_http_switchboard_deliver_init(ngx_cycle_t *cycle);

@@ -8,46 +8,81 @@
 static void ngx_http_switchboard_body_ready(ngx_http_request_t *r);
 
 
-/* a read: one query in a fresh read transaction */
+/* A read: one query in a fresh read transaction. An agent's reads need
+ * the agent in the directory: a removed agent's token, which lives on
+ * until its exp, reads nothing more (issue 19). */
 ngx_int_t
 ngx_http_switchboard_read(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_query_pt query)
 {
     sb_answer_t  ans = { 0, NULL, NULL, 0, "" };
     MDB_txn     *txn;
+    sb_agent_t   a;
 
     txn = ngx_http_switchboard_read_begin(r->connection->log);
     if (txn == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    query(txn, r, ctx, &ans);
+    if (ctx->role && ngx_strcmp(ctx->role, "agent") == 0
+        && sb_load_agent(&ngx_http_switchboard_store, txn, ctx->tenant,
+                         ctx->actor, &a) == MDB_NOTFOUND)
+    {
+        sb_answer_error(&ans, 403, "unknown_agent", "agent %s is not in the "
+                        "directory", ctx->actor);
+    } else {
+        query(txn, r, ctx, &ans);
+    }
     ngx_http_switchboard_read_end();
     return ngx_http_switchboard_answer(r, &ans);
 }
 
 
 /* A read of a tenant being moved (issue 12) answers 503 like its
- * commands (which the write transaction refuses). NGX_DECLINED: go on. */
+ * commands (which the write transaction refuses), one moved away 421.
+ * NGX_DECLINED: go on. */
 ngx_int_t
 ngx_http_switchboard_paused(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx)
 {
     sb_answer_t  ans = { 0, NULL, NULL, 0, "" };
     MDB_txn     *txn;
-    int          paused;
+    int          state;
 
     txn = ngx_http_switchboard_read_begin(r->connection->log);
     if (txn == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-    paused = sb_tenant_is_paused(&ngx_http_switchboard_store, txn,
-                                 ctx->tenant);
+    state = sb_tenant_state(&ngx_http_switchboard_store, txn, ctx->tenant);
     ngx_http_switchboard_read_end();
-    if (!paused) {
+    if (state == SB_TENANT_LIVE) {
         return NGX_DECLINED;
     }
-    sb_tenant_paused_answer(&ans);
+    if (state == SB_TENANT_PAUSED) {
+        sb_tenant_paused_answer(&ans);
+    } else {
+        sb_tenant_moved_answer(&ans);
+    }
     return ngx_http_switchboard_answer(r, &ans);
+}
+
+
+/* POST /admin/pause and /admin/resume: the node's operator's, on a
+ * location marked `switchboard_operator on` (guard it with allow/deny):
+ * a tenant's own admin must not be able to stop its tenant (issue 19). */
+ngx_int_t
+ngx_http_switchboard_pause(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    ngx_http_switchboard_loc_conf_t  *lcf;
+
+    lcf = ngx_http_get_module_loc_conf(r, ngx_http_switchboard_module);
+    if (lcf->operator != 1) {
+        return ngx_http_switchboard_error(r, 403, "operator_only",
+                                          "pausing a tenant is the node "
+                                          "operator's: use a location "
+                                          "with switchboard_operator on");
+    }
+    return ngx_http_switchboard_command(r, ctx, ctx->type);
 }
 
 
@@ -305,7 +340,39 @@ ngx_http_switchboard_q_conversation(MDB_txn *txn, ngx_http_request_t *r,
     sb_query_conversation(&ngx_http_switchboard_store, txn, ctx->tenant,
                           ctx->target,
                           lcf->kind == NGX_HTTP_SWITCHBOARD_AGENT
-                          ? ctx->actor : NULL, sb_now_ms(), ans);
+                          ? ctx->actor : NULL, &ctx->page, sb_now_ms(), ans);
+}
+
+
+/* ?limit=N (1-500, default 50) and ?before=SEQ (the "thread_before" of
+ * the page after it): which page of the thread a read answers.
+ * NGX_DECLINED: go on; anything else, the refusal was sent. */
+static ngx_int_t
+ngx_http_switchboard_thread_page(ngx_http_request_t *r, sb_page_t *page)
+{
+    ngx_str_t  v;
+    ngx_int_t  n;
+
+    page->limit = SB_THREAD_PAGE;
+    page->before = 0;
+    if (ngx_http_arg(r, (u_char *) "limit", 5, &v) == NGX_OK) {
+        n = ngx_atoi(v.data, v.len);
+        if (n < 1 || n > SB_THREAD_PAGE_MAX) {
+            return ngx_http_switchboard_error(r, 400, "bad_limit",
+                                              "limit is 1-500 thread entries");
+        }
+        page->limit = (uint32_t) n;
+    }
+    if (ngx_http_arg(r, (u_char *) "before", 6, &v) == NGX_OK) {
+        n = ngx_atoi(v.data, v.len);
+        if (n < 1) {
+            return ngx_http_switchboard_error(r, 400, "bad_cursor",
+                                              "before is a thread entry's "
+                                              "seq, as thread_before gives");
+        }
+        page->before = (uint64_t) n;
+    }
+    return NGX_DECLINED;
 }
 
 
@@ -319,6 +386,10 @@ ngx_http_switchboard_get_conversation(ngx_http_request_t *r,
     if (ngx_http_switchboard_path_conv(r, ctx, &path->seg[1], &rc)
         != NGX_OK)
     {
+        return rc;
+    }
+    rc = ngx_http_switchboard_thread_page(r, &ctx->page);
+    if (rc != NGX_DECLINED) {
         return rc;
     }
     return ngx_http_switchboard_read(r, ctx,
@@ -363,8 +434,8 @@ ngx_http_switchboard_get_stats(ngx_http_request_t *r,
 }
 
 
-/* the configuration's tables (no transaction): the admin's capabilities,
- * the desk's settings */
+/* a table of the configuration (no transaction): the admin's
+ * capabilities */
 static ngx_int_t
 ngx_http_switchboard_config_answer(ngx_http_request_t *r,
     void (*table)(const sb_config_t *cfg, sb_answer_t *ans))
@@ -386,11 +457,20 @@ ngx_http_switchboard_get_capabilities(ngx_http_request_t *r,
 }
 
 
+static void
+ngx_http_switchboard_q_settings(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    sb_query_settings(ngx_http_switchboard_store.cfg, ans);
+}
+
+
+/* the desk's settings: a read, so that only a listed agent has them */
 ngx_int_t
 ngx_http_switchboard_get_settings(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
 {
-    return ngx_http_switchboard_config_answer(r, sb_query_settings);
+    return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_settings);
 }
 
 
@@ -420,24 +500,94 @@ ngx_http_switchboard_q_block(MDB_txn *txn, ngx_http_request_t *r,
 }
 
 
+/* .../{channel}/{id} of a path into ctx: NGX_DECLINED, or the refusal
+ * sent (an unknown channel, or one without provider accounts when
+ * provider_only; an id no provider's rules allow) */
+static ngx_int_t
+ngx_http_switchboard_path_channel_id(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path,
+    ngx_uint_t provider_only, const char *what)
+{
+    ctx->channel = sb_channel_parse((char *) path->seg[1].data,
+                                    path->seg[1].len);
+    if (ctx->channel < 0
+        || (provider_only && !sb_channel_third_party(ctx->channel)))
+    {
+        return ngx_http_switchboard_error(r, 404, "unknown_channel",
+                                          provider_only
+                                          ? "no such provider channel"
+                                          : "no such channel");
+    }
+    if (!ngx_http_switchboard_path_id(&path->seg[2], ctx->target, 1)) {
+        return ngx_http_switchboard_bad_id(r, what);
+    }
+    return NGX_DECLINED;
+}
+
+
 /* blocks/{channel}/{visitor}: R11's block, and the unblock */
 ngx_int_t
 ngx_http_switchboard_block(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
 {
-    ctx->channel = sb_channel_parse((char *) path->seg[1].data,
-                                    path->seg[1].len);
-    if (ctx->channel < 0) {
-        return ngx_http_switchboard_error(r, 404, "unknown_channel",
-                                          "no such channel");
-    }
-    if (!ngx_http_switchboard_path_id(&path->seg[2], ctx->target, 1)) {
-        return ngx_http_switchboard_bad_id(r, "invalid visitor id");
+    ngx_int_t  rc;
+
+    rc = ngx_http_switchboard_path_channel_id(r, ctx, path, 0,
+                                              "invalid visitor id");
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
     if (r->method == NGX_HTTP_GET) {
         return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_block);
     }
     return ngx_http_switchboard_command(r, ctx, SB_CMD_UNBLOCK);
+}
+
+
+static void
+ngx_http_switchboard_q_accounts(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    sb_query_accounts(&ngx_http_switchboard_store, txn, ctx->tenant, ans);
+}
+
+
+ngx_int_t
+ngx_http_switchboard_accounts(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_accounts);
+}
+
+
+static void
+ngx_http_switchboard_q_account(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    sb_query_account(&ngx_http_switchboard_store, txn, ctx->tenant,
+                     ctx->channel, ctx->target, ans);
+}
+
+
+/* accounts/{channel}/{account}: a provider's account (a WhatsApp phone
+ * number id, a Page, an Instagram or X account, a Twilio number) bound
+ * to this tenant, read, bound or let go */
+ngx_int_t
+ngx_http_switchboard_account(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_switchboard_path_channel_id(r, ctx, path, 1,
+                                              "invalid account id");
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+    if (r->method == NGX_HTTP_GET) {
+        return ngx_http_switchboard_read(r, ctx,
+                                         ngx_http_switchboard_q_account);
+    }
+    return ngx_http_switchboard_command(r, ctx, ctx->type);
 }
 
 

@@ -57,6 +57,12 @@ ngx_int_t ngx_http_switchboard_get_agent(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
 ngx_int_t ngx_http_switchboard_get_group(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_pause(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_accounts(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_account(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
 ngx_int_t ngx_http_switchboard_block(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
 ngx_int_t ngx_http_switchboard_run(ngx_http_request_t *r,

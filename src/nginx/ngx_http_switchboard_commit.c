@@ -82,19 +82,18 @@ ngx_http_switchboard_commit_init(ngx_cycle_t *cycle)
     }
     cm->task->ctx = cm;
     cm->task->handler = ngx_http_switchboard_commit_thread;
-    cm->task->event.handler = ngx_http_switchboard_committed;
-    cm->task->event.data = cm;
-
-    cm->flush.handler = ngx_http_switchboard_flush;
-    cm->flush.data = cm;
-    cm->flush.log = cycle->log;
+    ngx_http_switchboard_event_init(&cm->task->event,
+                                    ngx_http_switchboard_committed, cm,
+                                    cycle->log, 0);
+    ngx_http_switchboard_event_init(&cm->flush, ngx_http_switchboard_flush,
+                                    cm, cycle->log, 0);
     cm->flush_timer = cm->flush;
 
     /* a non-cancelable timer keeps an exiting worker until its batch is
      * answered */
-    cm->keepalive.handler = ngx_http_switchboard_keepalive;
-    cm->keepalive.data = cm;
-    cm->keepalive.log = cycle->log;
+    ngx_http_switchboard_event_init(&cm->keepalive,
+                                    ngx_http_switchboard_keepalive, cm,
+                                    cycle->log, 0);
 
     ngx_http_switchboard_committer = cm;
     return NGX_OK;
@@ -304,6 +303,13 @@ ngx_http_switchboard_answer_batch(ngx_http_switchboard_committer_t *cm)
         if (txn) {
             sb_result_answer(&ngx_http_switchboard_store, txn, &op->cmd,
                              &op->result, &ans);
+        }
+        if (op->cmd.type == SB_CMD_WEBHOOK && ans.status >= 400) {
+            /* the provider's dashboard shows the failure; so does this
+             * (another tenant's account, a class a reload took) */
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "switchboard: webhook refused with %d: %*s",
+                          ans.status, ans.len, ans.body);
         }
         ngx_http_switchboard_note_commit(r, op);
         c = r->connection;

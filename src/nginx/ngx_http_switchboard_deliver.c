@@ -107,6 +107,7 @@ ngx_http_switchboard_deliver_done(ngx_http_request_t *r)
 
     ngx_http_switchboard_fake_close(r);
     ngx_http_switchboard_delivery_free(d);
+    ngx_http_switchboard_slot_freed(NGX_HTTP_SWITCHBOARD_SLOT_DELIVERY);
 }
 
 
@@ -149,6 +150,7 @@ ngx_http_switchboard_deliver_one(const sb_job_t *job)
         goto failed;
     }
     free(body);
+    ngx_http_switchboard_slot_taken(NGX_HTTP_SWITCHBOARD_SLOT_DELIVERY);
     return;
 
 failed:

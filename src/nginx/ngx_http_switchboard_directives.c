@@ -7,6 +7,8 @@
 
 static char *ngx_http_switchboard_store_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_switchboard_token_max_age(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_jwt_secret(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_secret_directive(ngx_conf_t *cf,
@@ -49,8 +51,15 @@ ngx_command_t  ngx_http_switchboard_commands[] = {
       NULL },
 
     { ngx_string("switchboard_jwt_secret"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1234,
       ngx_http_switchboard_jwt_secret,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_token_max_age"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1234,
+      ngx_http_switchboard_token_max_age,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -160,6 +169,13 @@ ngx_command_t  ngx_http_switchboard_commands[] = {
       offsetof(ngx_http_switchboard_loc_conf_t, tenant),
       NULL },
 
+    { ngx_string("switchboard_operator"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_loc_conf_t, operator),
+      NULL },
+
     { ngx_string("switchboard_group"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -214,6 +230,20 @@ ngx_command_t  ngx_http_switchboard_commands[] = {
       ngx_http_switchboard_deliver_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("switchboard_polls_per_token"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, polls_per_token),
+      NULL },
+
+    { ngx_string("switchboard_deliver_concurrency"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_switchboard_main_conf_t, deliver_concurrency),
       NULL },
 
     { ngx_string("switchboard_deliver_attempts"),
@@ -364,26 +394,161 @@ ngx_http_switchboard_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
+/* "agent", "visitor", "admin": its index, or -1 */
+static ngx_int_t
+ngx_http_switchboard_role(ngx_str_t *s)
+{
+    static const char  *roles[SB_ROLE_COUNT] = {
+        [SB_ROLE_AGENT] = "agent", [SB_ROLE_VISITOR] = "visitor",
+        [SB_ROLE_ADMIN] = "admin"
+    };
+    ngx_int_t           i;
+
+    for (i = 0; i < SB_ROLE_COUNT; i++) {
+        if (s->len == ngx_strlen(roles[i])
+            && ngx_strncmp(s->data, roles[i], s->len) == 0)
+        {
+            return i;
+        }
+    }
+    return -1;
+}
+
+
+/*
+ * switchboard_jwt_secret FILE [kid=ID] [tenant=ID] [roles=ROLE,…]: an
+ * unnamed key signs tokens whose header names no kid (a second one is
+ * the key it replaces, accepted while its tokens live out their exp: a
+ * rotation logs nobody out); a key with a kid signs the tokens that name
+ * it, and may be bound to one tenant and some roles, so that a tenant's
+ * visitor-minting backend holds a key that mints nothing else.
+ */
 static char *
 ngx_http_switchboard_jwt_secret(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
 {
     ngx_http_switchboard_main_conf_t  *mcf = conf;
-    ngx_str_t                         *value = cf->args->elts;
-
+    ngx_str_t                         *value = cf->args->elts, v, secret, r;
+    sb_jwt_key_t                      *key, *keys;
+    ngx_uint_t                         i, j;
+    ngx_int_t                          role;
+    u_char                            *p, *comma;
     char                              *rv;
 
-    /* a second key is the old one, accepted while tokens signed with it
-     * live out their exp: a rotation logs nobody out */
-    if (mcf->jwt_secrets == 2) {
-        return "is given more than twice (the key and the one it replaces)";
+    if (mcf->jwt_keys == NULL) {
+        mcf->jwt_keys = ngx_array_create(cf->pool, 4, sizeof(sb_jwt_key_t));
+        if (mcf->jwt_keys == NULL) {
+            return NGX_CONF_ERROR;
+        }
     }
-    rv = ngx_http_switchboard_read_secret(cf, &value[1], 16,
-                                          &mcf->jwt_secret[mcf->jwt_secrets]);
-    if (rv == NGX_CONF_OK) {
-        mcf->jwt_secrets++;
+    rv = ngx_http_switchboard_read_secret(cf, &value[1], 16, &secret);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
-    return rv;
+    key = ngx_array_push(mcf->jwt_keys);
+    if (key == NULL) {
+        return NGX_CONF_ERROR;
+    }
+    ngx_memzero(key, sizeof(sb_jwt_key_t));
+    key->secret = secret.data;
+    key->len = secret.len;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+        v = value[i];
+        if (v.len > 4 && ngx_strncmp(v.data, "kid=", 4) == 0) {
+            p = ngx_pnalloc(cf->pool, v.len - 3);
+            if (p == NULL) {
+                return NGX_CONF_ERROR;
+            }
+            ngx_cpystrn(p, v.data + 4, v.len - 3);
+            if (!sb_valid_id((char *) p, v.len - 4, 0)) {
+                return "has a kid that is not 1-64 of A-Za-z0-9._-";
+            }
+            key->kid = (char *) p;
+        } else if (v.len > 7 && ngx_strncmp(v.data, "tenant=", 7) == 0) {
+            p = ngx_pnalloc(cf->pool, v.len - 6);
+            if (p == NULL) {
+                return NGX_CONF_ERROR;
+            }
+            ngx_cpystrn(p, v.data + 7, v.len - 6);
+            if (!sb_valid_id((char *) p, v.len - 7, 0)) {
+                return "has a tenant that is not 1-64 of A-Za-z0-9._-";
+            }
+            key->tenant = (char *) p;
+        } else if (v.len > 6 && ngx_strncmp(v.data, "roles=", 6) == 0) {
+            for (p = v.data + 6; p < v.data + v.len; p = comma + 1) {
+                comma = ngx_strlchr(p, v.data + v.len, ',');
+                if (comma == NULL) {
+                    comma = v.data + v.len;
+                }
+                r.data = p;
+                r.len = (size_t) (comma - p);
+                role = ngx_http_switchboard_role(&r);
+                if (role < 0) {
+                    return "has roles other than agent, visitor and admin";
+                }
+                key->roles |= 1u << role;
+            }
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "unknown parameter "
+                               "\"%V\" (kid=, tenant=, roles=)", &v);
+            return NGX_CONF_ERROR;
+        }
+    }
+    if (key->kid == NULL && (key->tenant || key->roles)) {
+        return "binds a key to a tenant or roles only with a kid= (tokens "
+               "name the key they were signed with)";
+    }
+
+    keys = mcf->jwt_keys->elts;
+    for (j = 0; j + 1 < mcf->jwt_keys->nelts; j++) {
+        if (key->kid && keys[j].kid && ngx_strcmp(key->kid, keys[j].kid) == 0)
+        {
+            return "is given twice with the same kid";
+        }
+    }
+    if (key->kid == NULL && ++mcf->jwt_secrets > 2) {
+        return "is given more than twice without a kid (the key and the one "
+               "it replaces)";
+    }
+    return NGX_CONF_OK;
+}
+
+
+/* switchboard_token_max_age TIME|off [ROLE…]: the longest a token may
+ * live (exp - iat, and exp - now); no ROLE: every role */
+static char *
+ngx_http_switchboard_token_max_age(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value = cf->args->elts;
+    ngx_int_t                          role;
+    ngx_uint_t                         i;
+    time_t                             s;
+
+    if (value[1].len == 3 && ngx_strncmp(value[1].data, "off", 3) == 0) {
+        s = 0;
+    } else {
+        s = ngx_parse_time(&value[1], 1);
+        if (s == (time_t) NGX_ERROR || s <= 0) {
+            return "takes a time (e.g. 12h) or off";
+        }
+    }
+    if (cf->args->nelts == 2) {
+        for (i = 0; i < SB_ROLE_COUNT; i++) {
+            mcf->jwt.max_age[i] = s;
+        }
+        return NGX_CONF_OK;
+    }
+    for (i = 2; i < cf->args->nelts; i++) {
+        role = ngx_http_switchboard_role(&value[i]);
+        if (role < 0) {
+            return "takes the roles agent, visitor and admin";
+        }
+        mcf->jwt.max_age[role] = s;
+    }
+    return NGX_CONF_OK;
 }
 
 
@@ -498,6 +663,15 @@ ngx_http_switchboard_read_secret(ngx_conf_t *cf, ngx_str_t *name,
                            "secret file \"%V\" is unreadable or over 4k",
                            &path);
         return NGX_CONF_ERROR;
+    }
+    /* nginx's master reads it; nobody else needs to (issue 19) */
+    if (fi.st_mode & (S_IRWXG | S_IRWXO)) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "secret file \"%V\" can be read by its group or "
+                           "others (mode %ui%ui%ui): chmod 600 it", &path,
+                           (ngx_uint_t) (fi.st_mode >> 6) & 7,
+                           (ngx_uint_t) (fi.st_mode >> 3) & 7,
+                           (ngx_uint_t) fi.st_mode & 7);
     }
 
     p = ngx_pnalloc(cf->pool, (size_t) ngx_file_size(&fi) + 1);

@@ -15,6 +15,24 @@ static struct sockaddr_in  ngx_http_switchboard_loopback = {
 
 
 /*
+ * Back to nginx's free list. ngx_free_connection() clears files[c->fd]
+ * when that slot is c: under `use poll;` or `select` files exists, and
+ * fd -1 read files[-1] (issue 19). fd 0 is the descriptor borrowed
+ * when the connection was taken, whose slot holds another connection or
+ * none, so nothing there is touched. Then -1 again, as
+ * ngx_close_connection() leaves it: an exiting worker reports a free
+ * connection with a descriptor as an open socket left behind.
+ */
+static void
+ngx_http_switchboard_fake_free(ngx_connection_t *c)
+{
+    c->fd = 0;
+    ngx_free_connection(c);
+    c->fd = (ngx_socket_t) -1;
+}
+
+
+/*
  * A request of our own, on a connection with no socket: enough for the
  * phases to find the operator's location and for the upstream module to
  * proxy a subrequest. Nothing reads from or writes to it.
@@ -111,7 +129,7 @@ ngx_http_switchboard_fake_request(ngx_http_conf_ctx_t *conf,
         || ngx_list_init(&r->headers_out.headers, pool, 4,
                          sizeof(ngx_table_elt_t)) != NGX_OK)
     {
-        ngx_free_connection(c);
+        ngx_http_switchboard_fake_free(c);
         ngx_destroy_pool(pool);
         return NULL;
     }
@@ -128,7 +146,7 @@ ngx_http_switchboard_fake_close(ngx_http_request_t *r)
     c->destroyed = 1;
     c->read->active = 0;
     c->write->active = 0;
-    ngx_free_connection(c);
+    ngx_http_switchboard_fake_free(c);
 }
 
 

@@ -21,6 +21,11 @@ static void ngx_http_switchboard_exit_process(ngx_cycle_t *cycle);
 
 sb_store_t  ngx_http_switchboard_store;
 
+/* what ngx_event_ident() reads for an event that belongs to no connection */
+static ngx_connection_t  ngx_http_switchboard_no_connection = {
+    .fd = (ngx_socket_t) -1
+};
+
 
 static ngx_http_module_t  ngx_http_switchboard_module_ctx = {
     ngx_http_switchboard_add_variables,    /* preconfiguration */
@@ -67,6 +72,7 @@ ngx_http_switchboard_create_main_conf(ngx_conf_t *cf)
     mcf->map_size = NGX_CONF_UNSET_SIZE;
     mcf->sync = NGX_CONF_UNSET;
     mcf->poll_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->polls_per_token = NGX_CONF_UNSET_UINT;
     mcf->presence_timeout = NGX_CONF_UNSET_MSEC;
     mcf->stream_heartbeat = NGX_CONF_UNSET_MSEC;
     mcf->stream_buffer = NGX_CONF_UNSET_SIZE;
@@ -75,8 +81,12 @@ ngx_http_switchboard_create_main_conf(ngx_conf_t *cf)
     mcf->snooze_max = NGX_CONF_UNSET_MSEC;
     mcf->sticky = NGX_CONF_UNSET;
     mcf->auth_log_level = NGX_CONF_UNSET_UINT;
+    for (i = 0; i < SB_ROLE_COUNT; i++) {
+        mcf->jwt.max_age[i] = -1;
+    }
     mcf->text_max = NGX_CONF_UNSET_SIZE;
     mcf->deliver_attempts = NGX_CONF_UNSET;
+    mcf->deliver_concurrency = NGX_CONF_UNSET;
     mcf->hook.attempts = NGX_CONF_UNSET;
     mcf->hook.backoff = NGX_CONF_UNSET_MSEC;
     mcf->hook.timeout = NGX_CONF_UNSET_MSEC;
@@ -96,10 +106,17 @@ ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_switchboard_main_conf_t  *mcf = conf;
     sb_config_t                       *core = &mcf->core;
+    ngx_uint_t                         i;
 
     ngx_conf_init_size_value(mcf->map_size, 1024 * 1024 * 1024);
     ngx_conf_init_value(mcf->sync, 1);
     ngx_conf_init_msec_value(mcf->poll_timeout, 30000);
+    ngx_conf_init_uint_value(mcf->polls_per_token, 8);
+    if (mcf->polls_per_token == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_polls_per_token must be at least 1");
+        return NGX_CONF_ERROR;
+    }
     ngx_conf_init_msec_value(mcf->presence_timeout, 90000);
     ngx_conf_init_size_value(mcf->stream_buffer, 256 * 1024);
     ngx_conf_init_msec_value(mcf->first_reply_timeout, 5 * 60000);
@@ -107,11 +124,28 @@ ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(mcf->snooze_max, (ngx_msec_t) 30 * 86400000);
     ngx_conf_init_value(mcf->sticky, 0);
     ngx_conf_init_uint_value(mcf->auth_log_level, NGX_LOG_ERR);
+    /* a token lives 12 h at most unless the operator says otherwise: a
+     * leaked one is worth a shift, not a year */
+    for (i = 0; i < SB_ROLE_COUNT; i++) {
+        if (mcf->jwt.max_age[i] < 0) {
+            mcf->jwt.max_age[i] = 12 * 3600;
+        }
+    }
+    if (mcf->jwt_keys) {
+        mcf->jwt.keys = mcf->jwt_keys->elts;
+        mcf->jwt.n = mcf->jwt_keys->nelts;
+    }
     ngx_conf_init_size_value(mcf->text_max, 4096);
 
     /* R22: six tries over about a minute by default (2s, 4s, 8s, 16s,
      * 32s); an attempt in flight is given two minutes before another */
     ngx_conf_init_value(mcf->deliver_attempts, 6);
+    ngx_conf_init_value(mcf->deliver_concurrency, 32);
+    if (mcf->deliver_concurrency < 1 || mcf->deliver_concurrency > 4096) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "switchboard_deliver_concurrency must be 1-4096");
+        return NGX_CONF_ERROR;
+    }
     ngx_conf_init_msec_value(mcf->deliver_backoff, 2000);
     ngx_conf_init_msec_value(mcf->deliver_timeout, 120000);
 
@@ -213,6 +247,7 @@ ngx_http_switchboard_create_loc_conf(ngx_conf_t *cf)
 
     /* kind is zero (NONE) unless a location names its API */
     lcf->tenant = NGX_CONF_UNSET_PTR;
+    lcf->operator = NGX_CONF_UNSET;
 
     return lcf;
 }
@@ -230,6 +265,7 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->verify_token, prev->verify_token, "");
     ngx_conf_merge_str_value(conf->public_url, prev->public_url, "");
     ngx_conf_merge_ptr_value(conf->tenant, prev->tenant, NULL);
+    ngx_conf_merge_value(conf->operator, prev->operator, 0);
 
     if (!sb_valid_id((char *) conf->group.data, conf->group.len, 0)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -285,7 +321,7 @@ ngx_http_switchboard_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
             return NGX_CONF_ERROR;
         }
 
-    } else if (mcf->store_path.len == 0 || mcf->jwt_secrets == 0) {
+    } else if (mcf->store_path.len == 0 || mcf->jwt.n == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "switchboard API locations need "
                            "\"switchboard_store\" and "
@@ -415,7 +451,7 @@ ngx_http_switchboard_init_module(ngx_cycle_t *cycle)
         }
     }
 
-    return ngx_http_switchboard_wake_create(cycle);
+    return ngx_http_switchboard_wake_create(cycle, &mcf->store_path);
 }
 
 
@@ -445,8 +481,12 @@ ngx_http_switchboard_init_process(ngx_cycle_t *cycle)
     /* the write path first: the others register their hooks on it */
     if (ngx_http_switchboard_commit_init(cycle) != NGX_OK
         || ngx_http_switchboard_metrics_init(cycle) != NGX_OK
-        || ngx_http_switchboard_wake_listen(cycle) != NGX_OK
+        || ngx_http_switchboard_wake_listen(cycle, &mcf->store_path)
+           != NGX_OK
         || ngx_http_switchboard_poll_init(cycle) != NGX_OK
+        || ngx_http_switchboard_reconcile_init(cycle,
+                                               mcf->poll_timeout + 5000)
+           != NGX_OK
         || ngx_http_switchboard_timer_init(cycle) != NGX_OK
         || ngx_http_switchboard_deliver_init(cycle) != NGX_OK
         || ngx_http_switchboard_outbox_init(cycle) != NGX_OK)
@@ -461,6 +501,18 @@ ngx_http_switchboard_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_switchboard_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_switchboard_wake_exit();
     ngx_http_switchboard_read_close();
     sb_store_close(&ngx_http_switchboard_store);
+}
+
+
+void
+ngx_http_switchboard_event_init(ngx_event_t *ev, ngx_event_handler_pt handler,
+    void *data, ngx_log_t *log, ngx_uint_t cancelable)
+{
+    ev->handler = handler;
+    ev->data = data ? data : &ngx_http_switchboard_no_connection;
+    ev->log = log;
+    ev->cancelable = cancelable;
 }

@@ -78,6 +78,7 @@ ngx_http_switchboard_outbox_done(ngx_http_request_t *r)
     }
     ngx_http_switchboard_fake_close(r);
     ngx_free(s);
+    ngx_http_switchboard_slot_freed(NGX_HTTP_SWITCHBOARD_SLOT_HOOK);
 }
 
 
@@ -172,6 +173,7 @@ ngx_http_switchboard_outbox_send(const sb_hook_job_t *job)
         goto failed;
     }
     free(body);
+    ngx_http_switchboard_slot_taken(NGX_HTTP_SWITCHBOARD_SLOT_HOOK);
     return;
 
 failed:

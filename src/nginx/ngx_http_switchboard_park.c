@@ -127,29 +127,59 @@ ngx_http_switchboard_parked_read(ngx_event_t *rev)
 }
 
 
-/* The Origin header again, so that add_header $http_origin (a CORS
- * recipe) answers the parked poll as it answers any request. */
+/*
+ * The request's headers again, each through nginx's own handler for it
+ * (as ngx_http_process_request_headers() does), so that every variable
+ * an access log or an add_header reads ($http_user_agent, $http_referer,
+ * $http_origin for a CORS recipe, $remote_user...) is what it was when
+ * the poll came (issue 19: they were "-" once parked).
+ */
 static ngx_int_t
-ngx_http_switchboard_unpark_origin(ngx_http_request_t *r,
+ngx_http_switchboard_unpark_headers(ngx_http_request_t *r,
     ngx_http_switchboard_waiter_t *w)
 {
-    ngx_table_elt_t  *h;
+    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_header_t          *hh;
+    ngx_table_elt_t            *h;
+    u_char                     *p, *end, *copy;
 
-    if (ngx_list_init(&r->headers_in.headers, r->pool, 1,
-                      sizeof(ngx_table_elt_t)) != NGX_OK)
+    if (ngx_list_init(&r->headers_in.headers, r->pool, 8,
+                      sizeof(ngx_table_elt_t)) != NGX_OK
+        || ngx_array_init(&r->headers_in.cookies, r->pool, 2,
+                          sizeof(ngx_table_elt_t *)) != NGX_OK)
     {
         return NGX_ERROR;
     }
-    h = ngx_list_push(&r->headers_in.headers);
-    if (h == NULL) {
+    copy = ngx_pnalloc(r->pool, w->headers.len);
+    if (copy == NULL) {
         return NGX_ERROR;
     }
-    ngx_str_set(&h->key, "Origin");
-    h->lowcase_key = (u_char *) "origin";
-    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
-    h->value.data = ngx_pstrdup(r->pool, &w->origin);
-    h->value.len = w->origin.len;
-    return h->value.data ? NGX_OK : NGX_ERROR;
+    ngx_memcpy(copy, w->headers.data, w->headers.len);
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+
+    for (p = copy, end = copy + w->headers.len; p < end; /* void */) {
+        h = ngx_list_push(&r->headers_in.headers);
+        if (h == NULL) {
+            return NGX_ERROR;
+        }
+        h->key.data = p;
+        h->key.len = ngx_strlen(p);
+        p += h->key.len + 1;
+        h->value.data = p;
+        h->value.len = ngx_strlen(p);
+        p += h->value.len + 1;
+        h->lowcase_key = ngx_pnalloc(r->pool, h->key.len);
+        if (h->lowcase_key == NULL) {
+            return NGX_ERROR;
+        }
+        h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, h->key.len);
+        hh = ngx_hash_find(&cmcf->headers_in_hash, h->hash, h->lowcase_key,
+                           h->key.len);
+        if (hh && hh->handler(r, h, hh->offset) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+    return NGX_OK;
 }
 
 
@@ -252,9 +282,10 @@ ngx_http_switchboard_unpark(ngx_http_switchboard_waiter_t *w)
         return NULL;
     }
     ngx_str_set(&r->http_protocol, "HTTP/1.1");
-    if (w->origin.len && ngx_http_switchboard_unpark_origin(r, w) != NGX_OK) {
+    if (ngx_http_switchboard_unpark_headers(r, w) != NGX_OK) {
         ngx_http_free_request(r, 0);
         return NULL;
     }
+    r->keepalive = w->keepalive;           /* as decided for the first */
     return ngx_http_switchboard_unpark_ctx(r, w) == NGX_OK ? r : NULL;
 }

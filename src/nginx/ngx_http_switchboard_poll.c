@@ -34,9 +34,9 @@ ngx_http_switchboard_poll_init(ngx_cycle_t *cycle)
     ngx_http_switchboard_stream_init();
 
     /* cancelable: it never keeps an exiting worker alive by itself */
-    ngx_http_switchboard_exit_watch.handler = ngx_http_switchboard_exit_check;
-    ngx_http_switchboard_exit_watch.log = cycle->log;
-    ngx_http_switchboard_exit_watch.cancelable = 1;
+    ngx_http_switchboard_event_init(&ngx_http_switchboard_exit_watch,
+                                    ngx_http_switchboard_exit_check, NULL,
+                                    cycle->log, 1);
     ngx_add_timer(&ngx_http_switchboard_exit_watch, 250);
 
     if (ngx_http_switchboard_park_init(cycle) != NGX_OK) {
@@ -94,6 +94,83 @@ ngx_http_switchboard_log_get(ngx_http_request_t *r, const char *tenant,
     log->waking = 0;
     ngx_rbtree_insert(&ngx_http_switchboard_logs, &log->sn.node);
     return log;
+}
+
+
+/* The request's headers, packed (name NUL value NUL each) into p (NULL:
+ * only counted): what a parked poll's answer carries again (park.c). */
+static size_t
+ngx_http_switchboard_headers_pack(ngx_http_request_t *r, u_char *p)
+{
+    ngx_list_part_t  *part = &r->headers_in.headers.part;
+    ngx_table_elt_t  *h = part->elts;
+    ngx_uint_t        i;
+    size_t            n = 0;
+
+    for (i = 0; /* void */; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+        n += h[i].key.len + h[i].value.len + 2;
+        if (p) {
+            p = ngx_cpymem(p, h[i].key.data, h[i].key.len);
+            *p++ = '\0';
+            p = ngx_cpymem(p, h[i].value.data, h[i].value.len);
+            *p++ = '\0';
+        }
+    }
+    return n;
+}
+
+
+/*
+ * switchboard_polls_per_token: a subject (an agent, a visitor) holds at
+ * most that many polls and streams at once on a worker; one more is 429
+ * too_many_polls (issue 19: each is a connection and a timer, and a token
+ * could open thousands). The lists are walked up to the cap, not further.
+ * NGX_DECLINED: go on; else the refusal was sent.
+ */
+ngx_int_t
+ngx_http_switchboard_log_full(ngx_http_request_t *r,
+    ngx_http_switchboard_log_t *log)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+    ngx_queue_t                       *q;
+    ngx_uint_t                         n = 0;
+    ngx_table_elt_t                   *h;
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
+    for (q = ngx_queue_head(&log->waiters);
+         q != ngx_queue_sentinel(&log->waiters) && n < mcf->polls_per_token;
+         q = ngx_queue_next(q))
+    {
+        n++;
+    }
+    for (q = ngx_queue_head(&log->streams);
+         q != ngx_queue_sentinel(&log->streams) && n < mcf->polls_per_token;
+         q = ngx_queue_next(q))
+    {
+        n++;
+    }
+    if (n < mcf->polls_per_token) {
+        return NGX_DECLINED;
+    }
+    ngx_http_switchboard_log_prune(log);
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h) {
+        h->hash = 1;
+        ngx_str_set(&h->key, "Retry-After");
+        ngx_str_set(&h->value, "5");
+    }
+    return ngx_http_switchboard_error(r, 429, "too_many_polls",
+                                      "this token holds as many polls and "
+                                      "streams as switchboard_polls_per_"
+                                      "token allows; close one first");
 }
 
 
@@ -226,7 +303,7 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
     sb_answer_t                        ans = { 0, NULL, NULL, 0, "" };
     MDB_txn                           *txn;
     u_char                            *p;
-    ngx_str_t                         *origin;
+    size_t                             hlen;
     int                                rc;
 
     log = ngx_http_switchboard_log_get(r, ctx->tenant, owner);
@@ -248,12 +325,17 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
         return ngx_http_switchboard_answer(r, &ans);
     }
 
-    /* the waiter keeps its own copy of what the answer's log line shows,
-     * and of the Origin a CORS recipe's add_header reads */
-    origin = ngx_http_switchboard_header(r, "Origin");
+    rc = ngx_http_switchboard_log_full(r, log);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    /* the waiter keeps its own copy of what the answer's log line shows
+     * and of every header (an access log's $http_user_agent, a CORS
+     * recipe's $http_origin), packed: name, NUL, value, NUL */
+    hlen = ngx_http_switchboard_headers_pack(r, NULL);
     w = ngx_calloc(sizeof(ngx_http_switchboard_waiter_t)
-                   + r->request_line.len + r->uri.len + r->args.len
-                   + (origin ? origin->len : 0),
+                   + r->request_line.len + r->uri.len + r->args.len + hlen,
                    r->connection->log);
     cln = ngx_http_cleanup_add(r, 0);
     if (w == NULL || cln == NULL) {
@@ -285,29 +367,26 @@ ngx_http_switchboard_poll(ngx_http_request_t *r,
     w->args.data = p;
     w->args.len = r->args.len;
     p = ngx_cpymem(p, r->args.data, r->args.len);
-    if (origin) {
-        w->origin.data = p;
-        w->origin.len = origin->len;
-        ngx_memcpy(p, origin->data, origin->len);
-    }
+    w->headers.data = p;
+    w->headers.len = hlen;
+    (void) ngx_http_switchboard_headers_pack(r, p);
     ctx->hold = w;
     ngx_queue_insert_tail(&log->waiters, &w->waiting);
     ngx_queue_insert_tail(&ngx_http_switchboard_everyone, &w->everyone);
     ngx_http_switchboard_metric_held(ngx_http_switchboard_by_visitor(log), 1);
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
-    w->timer.handler = ngx_http_switchboard_poll_timeout;
-    w->timer.data = w;
-    w->timer.log = ngx_cycle->log;
+    ngx_http_switchboard_event_init(&w->timer,
+                                    ngx_http_switchboard_poll_timeout, w,
+                                    ngx_cycle->log, 0);
     ngx_add_timer(&w->timer, mcf->poll_timeout);
 
     /* held until the request can be given back (after this handler) */
     r->main->count++;
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = ngx_http_request_empty_handler;
-    w->park.handler = ngx_http_switchboard_park;
-    w->park.data = w;
-    w->park.log = ngx_cycle->log;
+    ngx_http_switchboard_event_init(&w->park, ngx_http_switchboard_park, w,
+                                    ngx_cycle->log, 0);
     ngx_post_event(&w->park, &ngx_posted_events);
 
     return NGX_DONE;

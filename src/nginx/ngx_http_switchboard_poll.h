@@ -53,7 +53,9 @@ typedef struct {
     ngx_uint_t                   http_version;
     unsigned                     keepalive:1;
     ngx_str_t                    request_line, uri, args;
-    ngx_str_t                    origin;   /* for CORS headers (add_header) */
+    ngx_str_t                    headers;  /* every request header, packed:
+                                              what an access log or a CORS
+                                              add_header may read */
 } ngx_http_switchboard_waiter_t;
 
 
@@ -66,6 +68,8 @@ int ngx_http_switchboard_log_read(MDB_txn *txn,
     ngx_http_switchboard_log_t *log, uint64_t cursor, uint64_t *last,
     sb_answer_t *ans);
 void ngx_http_switchboard_log_prune(ngx_http_switchboard_log_t *log);
+ngx_int_t ngx_http_switchboard_log_full(ngx_http_request_t *r,
+    ngx_http_switchboard_log_t *log);
 
 /* stream.c */
 void ngx_http_switchboard_stream_init(void);

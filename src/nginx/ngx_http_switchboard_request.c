@@ -37,8 +37,11 @@ ngx_http_switchboard_answer(ngx_http_request_t *r, sb_answer_t *ans)
         return NGX_ERROR;
     }
 
-    /* a tenant being moved (issue 12): clients and providers come back */
-    if (ans->status == 503 && ngx_strcmp(ans->code, "tenant_paused") == 0) {
+    /* a tenant being moved (issue 12), or moved (issue 19): clients and
+     * providers come back (through the front, to its new node) */
+    if ((ans->status == 503 && ngx_strcmp(ans->code, "tenant_paused") == 0)
+        || (ans->status == 421 && ngx_strcmp(ans->code, "tenant_moved") == 0))
+    {
         h = ngx_list_push(&r->headers_out.headers);
         if (h == NULL) {
             sb_answer_free(ans);
@@ -299,16 +302,8 @@ ngx_http_switchboard_check_token(ngx_http_request_t *r,
     token.data = h->value.data + 7;
     token.len = h->value.len - 7;
 
-    rc = sb_jwt_verify((char *) token.data, token.len,
-                       mcf->jwt_secret[0].data, mcf->jwt_secret[0].len,
+    rc = sb_jwt_verify((char *) token.data, token.len, &mcf->jwt,
                        (int64_t) ngx_time(), &claims, &why);
-    if (rc != 0 && mcf->jwt_secrets == 2 && why
-        && ngx_strcmp(why, "bad signature") == 0)
-    {
-        rc = sb_jwt_verify((char *) token.data, token.len,
-                           mcf->jwt_secret[1].data, mcf->jwt_secret[1].len,
-                           (int64_t) ngx_time(), &claims, &why);
-    }
     if (rc != 0) {
         sb_answer_error(err, 401, "invalid_token", "%s", why);
         return NGX_DECLINED;

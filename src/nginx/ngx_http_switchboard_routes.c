@@ -71,9 +71,9 @@ static const ngx_http_switchboard_route_t  ngx_http_switchboard_routes[] = {
       SB_CMD_HOOK_REPLAY },
 
     /* moving a tenant to another node (issue 12) */
-    { SB_ADMIN, { "pause" }, SB_POST, ngx_http_switchboard_run,
+    { SB_ADMIN, { "pause" }, SB_POST, ngx_http_switchboard_pause,
       SB_CMD_PAUSE },
-    { SB_ADMIN, { "resume" }, SB_POST, ngx_http_switchboard_run,
+    { SB_ADMIN, { "resume" }, SB_POST, ngx_http_switchboard_pause,
       SB_CMD_RESUME },
     { SB_ADMIN, { "capabilities" }, SB_GET,
       ngx_http_switchboard_get_capabilities, 0 },
@@ -94,6 +94,14 @@ static const ngx_http_switchboard_route_t  ngx_http_switchboard_routes[] = {
       SB_CMD_PUT_AGENT },
     { SB_ADMIN, { "agents", "*" }, SB_DELETE, ngx_http_switchboard_on_entry,
       SB_CMD_DELETE_AGENT },
+    /* provider accounts bound to the tenant (issue 19) */
+    { SB_ADMIN, { "accounts" }, SB_GET, ngx_http_switchboard_accounts, 0 },
+    { SB_ADMIN, { "accounts", "*", "*" }, SB_GET,
+      ngx_http_switchboard_account, 0 },
+    { SB_ADMIN, { "accounts", "*", "*" }, SB_PUT,
+      ngx_http_switchboard_account, SB_CMD_PUT_ACCOUNT },
+    { SB_ADMIN, { "accounts", "*", "*" }, SB_DELETE,
+      ngx_http_switchboard_account, SB_CMD_DELETE_ACCOUNT },
     { SB_ADMIN, { "groups", "*" }, SB_GET, ngx_http_switchboard_get_group,
       0 },
     { SB_ADMIN, { "groups", "*" }, SB_PUT, ngx_http_switchboard_on_entry,

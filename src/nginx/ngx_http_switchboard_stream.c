@@ -427,6 +427,10 @@ ngx_http_switchboard_stream(ngx_http_request_t *r,
     if (log == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+    rc = ngx_http_switchboard_log_full(r, log);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
 
     s = ngx_pcalloc(r->pool, sizeof(ngx_http_switchboard_stream_t));
     cln = ngx_http_cleanup_add(r, 0);
@@ -479,9 +483,8 @@ ngx_http_switchboard_stream(ngx_http_request_t *r,
     r->write_event_handler = ngx_http_switchboard_stream_writer;
 
     mcf = ngx_http_get_module_main_conf(r, ngx_http_switchboard_module);
-    s->beat.handler = ngx_http_switchboard_stream_beat;
-    s->beat.data = s;
-    s->beat.log = r->connection->log;
+    ngx_http_switchboard_event_init(&s->beat, ngx_http_switchboard_stream_beat,
+                                    s, r->connection->log, 0);
     ngx_add_timer(&s->beat, mcf->stream_heartbeat);
 
     /* the request that opened it counted as presence already */
@@ -489,9 +492,9 @@ ngx_http_switchboard_stream(ngx_http_request_t *r,
 
     /* the first frames go once this handler has returned: a stream that
      * ends while writing them must not free the request under nginx */
-    s->start.handler = ngx_http_switchboard_stream_start;
-    s->start.data = s;
-    s->start.log = r->connection->log;
+    ngx_http_switchboard_event_init(&s->start,
+                                    ngx_http_switchboard_stream_start, s,
+                                    r->connection->log, 0);
     ngx_post_event(&s->start, &ngx_posted_events);
     return NGX_DONE;
 }

@@ -19,6 +19,13 @@ static ngx_msec_t   ngx_http_switchboard_fire_backoff;     /* 0: it works */
 static int64_t      ngx_http_switchboard_fire_not_before;  /* ms */
 static int64_t      ngx_http_switchboard_fire_logged;      /* ms */
 
+/* jobs in flight, and promised to FIREs not yet committed, per kind; a
+ * FIRE that left jobs due for want of a slot makes the next freed slot
+ * fire at once */
+static ngx_uint_t   ngx_http_switchboard_in_flight[2];
+static ngx_uint_t   ngx_http_switchboard_promised[2];
+static ngx_uint_t   ngx_http_switchboard_jobs_waiting;
+
 
 static ngx_int_t ngx_http_switchboard_timer_rearm(void);
 static void ngx_http_switchboard_purge_answered(sb_result_t *res);
@@ -26,6 +33,21 @@ static void ngx_http_switchboard_timer_committed(
     ngx_http_switchboard_op_t **ops, ngx_uint_t n, sb_moved_t *moved);
 static void ngx_http_switchboard_timer_heard(u_char *line, size_t len);
 static void ngx_http_switchboard_purge_fire(ngx_event_t *ev);
+
+
+static ngx_uint_t
+ngx_http_switchboard_free_slots(ngx_uint_t kind)
+{
+    ngx_http_switchboard_main_conf_t  *mcf;
+    ngx_uint_t                         used;
+
+    mcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                              ngx_http_switchboard_module);
+    used = ngx_http_switchboard_in_flight[kind]
+           + ngx_http_switchboard_promised[kind];
+    return used < (ngx_uint_t) mcf->deliver_concurrency
+           ? (ngx_uint_t) mcf->deliver_concurrency - used : 0;
+}
 
 
 static void
@@ -38,7 +60,45 @@ ngx_http_switchboard_deadline_fire(ngx_event_t *ev)
         return;              /* the next worker arms from the store */
     }
     sb_cmd_init(&fire, SB_CMD_FIRE, sb_now_ms());
-    (void) ngx_http_switchboard_submit(NULL, &fire);
+    fire.u.fire.budgeted = 1;
+    fire.u.fire.deliveries = (int) ngx_http_switchboard_free_slots(
+                                       NGX_HTTP_SWITCHBOARD_SLOT_DELIVERY);
+    fire.u.fire.hooks = (int) ngx_http_switchboard_free_slots(
+                                  NGX_HTTP_SWITCHBOARD_SLOT_HOOK);
+    if (ngx_http_switchboard_submit(NULL, &fire) == NGX_OK) {
+        ngx_http_switchboard_promised[NGX_HTTP_SWITCHBOARD_SLOT_DELIVERY]
+            += fire.u.fire.deliveries;
+        ngx_http_switchboard_promised[NGX_HTTP_SWITCHBOARD_SLOT_HOOK]
+            += fire.u.fire.hooks;
+    }
+}
+
+
+void
+ngx_http_switchboard_slot_taken(ngx_uint_t kind)
+{
+    ngx_http_switchboard_in_flight[kind]++;
+}
+
+
+/* A job is over: if a FIRE left jobs due for want of a slot, this one
+ * takes the next of them now rather than at the next deadline. */
+void
+ngx_http_switchboard_slot_freed(ngx_uint_t kind)
+{
+    ngx_event_t  *ev = &ngx_http_switchboard_deadline_ev;
+
+    if (ngx_http_switchboard_in_flight[kind]) {
+        ngx_http_switchboard_in_flight[kind]--;
+    }
+    if (ngx_http_switchboard_jobs_waiting && ev->handler && !ev->posted) {
+        ngx_http_switchboard_jobs_waiting = 0;
+        ngx_http_switchboard_fire_not_before = 0;
+        if (ev->timer_set) {
+            ngx_del_timer(ev);
+        }
+        ngx_post_event(ev, &ngx_posted_events);
+    }
 }
 
 
@@ -47,14 +107,12 @@ ngx_http_switchboard_timer_init(ngx_cycle_t *cycle)
 {
     ngx_event_t  *ev = &ngx_http_switchboard_deadline_ev;
 
-    ev->handler = ngx_http_switchboard_deadline_fire;
-    ev->log = cycle->log;
-    ev->cancelable = 1;      /* never keeps an exiting worker alive */
-
-    ev = &ngx_http_switchboard_purge_ev;
-    ev->handler = ngx_http_switchboard_purge_fire;
-    ev->log = cycle->log;
-    ev->cancelable = 1;
+    /* cancelable: never keeps an exiting worker alive */
+    ngx_http_switchboard_event_init(ev, ngx_http_switchboard_deadline_fire,
+                                    NULL, cycle->log, 1);
+    ngx_http_switchboard_event_init(&ngx_http_switchboard_purge_ev,
+                                    ngx_http_switchboard_purge_fire, NULL,
+                                    cycle->log, 1);
     ngx_http_switchboard_purge_answered(NULL);
 
     if (ngx_http_switchboard_on_commit(ngx_http_switchboard_timer_committed)
@@ -140,7 +198,14 @@ ngx_http_switchboard_fire_outcome(sb_result_t *res)
 {
     ngx_msec_t  *backoff = &ngx_http_switchboard_fire_backoff;
     int64_t      now = sb_now_ms();
+    ngx_uint_t   level = res->parked ? NGX_LOG_ERR : NGX_LOG_WARN;
 
+    if (res->note[0]) {
+        /* a row set aside (once: it is out of the way now), or a wake
+         * that waits for a class (once an hour per conversation) */
+        ngx_log_error(level, ngx_cycle->log, 0, "switchboard: %s",
+                      res->note);
+    }
     if (res->outcome != SB_STORE_FULL && res->outcome != SB_STORE_FAILED) {
         if (*backoff) {
             ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
@@ -149,6 +214,13 @@ ngx_http_switchboard_fire_outcome(sb_result_t *res)
         *backoff = 0;
         ngx_http_switchboard_fire_not_before = 0;
         ngx_http_switchboard_fire_logged = 0;
+        if (res->jobs_waiting) {
+            /* the jobs left due are the first deadlines: rather than
+             * fire again at once for nothing, this worker waits for a
+             * free slot (or a second, for the deadlines behind them) */
+            ngx_http_switchboard_jobs_waiting = 1;
+            ngx_http_switchboard_fire_not_before = now + 1000;
+        }
         return;
     }
 
@@ -182,6 +254,11 @@ ngx_http_switchboard_timer_committed(ngx_http_switchboard_op_t **ops,
         if (ops[i]->cmd.type == SB_CMD_PURGE) {
             ngx_http_switchboard_purge_answered(&ops[i]->result);
         } else if (ops[i]->cmd.type == SB_CMD_FIRE) {
+            /* what it claimed is in flight now (deliver.c, outbox.c) */
+            ngx_http_switchboard_promised[NGX_HTTP_SWITCHBOARD_SLOT_DELIVERY]
+                -= ops[i]->cmd.u.fire.deliveries;
+            ngx_http_switchboard_promised[NGX_HTTP_SWITCHBOARD_SLOT_HOOK]
+                -= ops[i]->cmd.u.fire.hooks;
             ngx_http_switchboard_fire_outcome(&ops[i]->result);
         }
     }

@@ -1,105 +1,82 @@
-/* Wake-ups between workers: one datagram socket pair per worker, made in
- * the master before fork. A committer sends lines (the moved log keys,
- * "T" for timers) to every other worker, whose listeners act on them. */
+/* Wake-ups between workers: each worker binds a datagram socket in the
+ * store's wake/ directory, named by its pid; a committer sends lines (the
+ * moved log keys, "T" for timers) to every socket there but its own. */
 
 #include "ngx_http_switchboard.h"
 #include <ngx_channel.h>
+#include <dirent.h>
+#include <sys/un.h>
 
 #define NGX_HTTP_SWITCHBOARD_DGRAM  8192
+#define NGX_HTTP_SWITCHBOARD_PEERS  1024
 
 
+/*
+ * The sockets are files, not socket pairs made before fork (as before
+ * issue 19), so that every worker of every generation hears every
+ * other: the old workers of a reload finishing their requests, and both
+ * masters' workers during a binary upgrade (USR2), share the store and
+ * so the directory. A send that finds no one (a killed worker's socket)
+ * removes the file once its pid is gone.
+ */
 typedef struct {
-    ngx_uint_t     n;
-    ngx_socket_t  *send;      /* send[w]: write end towards worker w */
-    ngx_socket_t  *recv;      /* recv[w]: worker w reads here */
-    u_char        *rescan;    /* rescan[w]: a send to w failed; one flag
-                                 per worker, for any worker_processes */
-} ngx_http_switchboard_wake_t;
+    ngx_pid_t            pid;
+    struct sockaddr_un   addr;
+    socklen_t            len;
+    unsigned             rescan:1;  /* a send failed: "*" owed to it */
+} ngx_http_switchboard_peer_t;
 
 
-static ngx_http_switchboard_wake_t  *ngx_http_switchboard_wake;
+static ngx_socket_t                  ngx_http_switchboard_sock = -1;
+static struct sockaddr_un            ngx_http_switchboard_self;
+static u_char                        ngx_http_switchboard_dir[NGX_MAX_PATH];
+static struct timespec               ngx_http_switchboard_dir_seen;
+static time_t                        ngx_http_switchboard_scanned;
+static ngx_http_switchboard_peer_t  *ngx_http_switchboard_peers;
+static ngx_uint_t                    ngx_http_switchboard_npeers;
 static ngx_event_t                   ngx_http_switchboard_retry;
 static ngx_uint_t                    ngx_http_switchboard_rescan; /* any */
 static ngx_http_switchboard_wake_pt  ngx_http_switchboard_listeners[4];
 static ngx_uint_t                    ngx_http_switchboard_nlisteners;
 
 
-static void ngx_http_switchboard_wake_close(void *data);
 static void ngx_http_switchboard_wake_read(ngx_event_t *ev);
 static void ngx_http_switchboard_wake_retry(ngx_event_t *ev);
 
 
+/* In the master: the directory, for the workers (whoever they run as). */
 ngx_int_t
-ngx_http_switchboard_wake_create(ngx_cycle_t *cycle)
+ngx_http_switchboard_wake_create(ngx_cycle_t *cycle, ngx_str_t *store)
 {
-    ngx_http_switchboard_wake_t  *wk;
-    ngx_core_conf_t              *ccf;
-    ngx_pool_cleanup_t           *cln;
-    ngx_socket_t                  sv[2];
-    ngx_uint_t                    i;
+    ngx_core_conf_t  *ccf;
+    u_char            dir[NGX_MAX_PATH];
 
+    if (store->len + sizeof("/wake/4294967295") > sizeof(dir)
+        || store->len + sizeof("/wake/4294967295")
+           > sizeof(ngx_http_switchboard_self.sun_path))
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "switchboard_store path \"%V\" is too long for the "
+                      "wake-up sockets (at most %uz bytes)", store,
+                      sizeof(ngx_http_switchboard_self.sun_path)
+                      - sizeof("/wake/4294967295"));
+        return NGX_ERROR;
+    }
+    ngx_snprintf(dir, sizeof(dir), "%V/wake%Z", store);
+    if (mkdir((char *) dir, 0700) == -1 && ngx_errno != NGX_EEXIST) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "switchboard: mkdir(\"%s\") failed", dir);
+        return NGX_ERROR;
+    }
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
-
-    wk = ngx_pcalloc(cycle->pool, sizeof(ngx_http_switchboard_wake_t));
-    if (wk == NULL) {
+    if (geteuid() == 0 && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT
+        && chown((char *) dir, ccf->user, ccf->group) == -1)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "switchboard: chown(\"%s\") failed", dir);
         return NGX_ERROR;
     }
-    wk->send = ngx_pcalloc(cycle->pool,
-                           2 * ccf->worker_processes * sizeof(ngx_socket_t));
-    if (wk->send == NULL) {
-        return NGX_ERROR;
-    }
-    wk->recv = wk->send + ccf->worker_processes;
-    wk->rescan = ngx_pcalloc(cycle->pool, ccf->worker_processes);
-    if (wk->rescan == NULL) {
-        return NGX_ERROR;
-    }
-
-    cln = ngx_pool_cleanup_add(cycle->pool, 0);
-    if (cln == NULL) {
-        return NGX_ERROR;
-    }
-    cln->handler = ngx_http_switchboard_wake_close;
-    cln->data = wk;
-
-    for (i = 0; i < (ngx_uint_t) ccf->worker_processes; i++) {
-        if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == -1) {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
-                          "switchboard: socketpair() failed");
-            return NGX_ERROR;
-        }
-        wk->send[i] = sv[0];
-        wk->recv[i] = sv[1];
-        wk->n = i + 1;
-
-        if (ngx_nonblocking(sv[0]) == -1 || ngx_nonblocking(sv[1]) == -1
-            || fcntl(sv[0], F_SETFD, FD_CLOEXEC) == -1
-            || fcntl(sv[1], F_SETFD, FD_CLOEXEC) == -1)
-        {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
-                          "switchboard: cannot set up wake-up sockets");
-            return NGX_ERROR;
-        }
-    }
-
-    ngx_http_switchboard_wake = wk;
     return NGX_OK;
-}
-
-
-static void
-ngx_http_switchboard_wake_close(void *data)
-{
-    ngx_http_switchboard_wake_t  *wk = data;
-    ngx_uint_t                    i;
-
-    for (i = 0; i < wk->n; i++) {
-        close(wk->send[i]);
-        close(wk->recv[i]);
-    }
-    if (ngx_http_switchboard_wake == wk) {
-        ngx_http_switchboard_wake = NULL;
-    }
 }
 
 
@@ -128,55 +105,195 @@ ngx_http_switchboard_heard(u_char *line, size_t len)
 }
 
 
-ngx_int_t
-ngx_http_switchboard_wake_listen(ngx_cycle_t *cycle)
+/* The peers: every socket of the directory but this worker's, read again
+ * when the directory changed (a worker came or went), and at every send
+ * for two seconds after a change: a directory's time has the kernel's
+ * coarse tick, and a worker that binds within the tick of the last read
+ * leaves it as it was. A peer owed a rescan keeps its flag. */
+static void
+ngx_http_switchboard_peers_scan(ngx_log_t *log)
 {
-    ngx_http_switchboard_wake_t  *wk = ngx_http_switchboard_wake;
+    ngx_http_switchboard_peer_t  *p, *old = ngx_http_switchboard_peers;
+    ngx_uint_t                    i, n = 0, nold = ngx_http_switchboard_npeers;
+    struct stat                   sb;
+    struct dirent                *de;
+    DIR                          *d;
+    ngx_int_t                     pid;
 
-    ngx_http_switchboard_nlisteners = 0;
-    ngx_http_switchboard_retry.handler = ngx_http_switchboard_wake_retry;
-    ngx_http_switchboard_retry.log = cycle->log;
-    ngx_http_switchboard_retry.cancelable = 1;
-
-    if (wk == NULL || ngx_process == NGX_PROCESS_SINGLE
-        || ngx_worker >= wk->n)
+    if (stat((char *) ngx_http_switchboard_dir, &sb) == -1) {
+        return;
+    }
+    if (sb.st_mtim.tv_sec == ngx_http_switchboard_dir_seen.tv_sec
+        && sb.st_mtim.tv_nsec == ngx_http_switchboard_dir_seen.tv_nsec
+        && ngx_http_switchboard_scanned > sb.st_mtim.tv_sec + 2 && old)
     {
+        return;
+    }
+    p = ngx_alloc(NGX_HTTP_SWITCHBOARD_PEERS
+                  * sizeof(ngx_http_switchboard_peer_t), log);
+    d = opendir((char *) ngx_http_switchboard_dir);
+    if (p == NULL || d == NULL) {
+        ngx_free(p);
+        if (d) {
+            closedir(d);
+        }
+        return;
+    }
+    while ((de = readdir(d)) != NULL && n < NGX_HTTP_SWITCHBOARD_PEERS) {
+        pid = ngx_atoi((u_char *) de->d_name, ngx_strlen(de->d_name));
+        if (pid <= 0 || pid == ngx_pid) {
+            continue;
+        }
+        ngx_memzero(&p[n], sizeof(ngx_http_switchboard_peer_t));
+        p[n].pid = (ngx_pid_t) pid;
+        p[n].addr.sun_family = AF_UNIX;
+        ngx_snprintf((u_char *) p[n].addr.sun_path,
+                     sizeof(p[n].addr.sun_path), "%s/%P%Z",
+                     ngx_http_switchboard_dir, p[n].pid);
+        p[n].len = sizeof(struct sockaddr_un);
+        for (i = 0; i < nold; i++) {
+            if (old[i].pid == p[n].pid) {
+                p[n].rescan = old[i].rescan;
+            }
+        }
+        n++;
+    }
+    closedir(d);
+    ngx_free(old);
+    ngx_http_switchboard_peers = p;
+    ngx_http_switchboard_npeers = n;
+    ngx_http_switchboard_dir_seen = sb.st_mtim;
+    ngx_http_switchboard_scanned = ngx_time();
+}
+
+
+/* In each worker: its socket, bound under its pid, read on the loop. */
+ngx_int_t
+ngx_http_switchboard_wake_listen(ngx_cycle_t *cycle, ngx_str_t *store)
+{
+    ngx_http_switchboard_nlisteners = 0;
+    ngx_http_switchboard_event_init(&ngx_http_switchboard_retry,
+                                    ngx_http_switchboard_wake_retry, NULL,
+                                    cycle->log, 1);
+    if (ngx_process == NGX_PROCESS_SINGLE) {
         return NGX_OK;
     }
 
-    return ngx_add_channel_event(cycle, wk->recv[ngx_worker], NGX_READ_EVENT,
+    ngx_snprintf(ngx_http_switchboard_dir, sizeof(ngx_http_switchboard_dir),
+                 "%V/wake%Z", store);
+    ngx_memzero(&ngx_http_switchboard_self, sizeof(struct sockaddr_un));
+    ngx_http_switchboard_self.sun_family = AF_UNIX;
+    ngx_snprintf((u_char *) ngx_http_switchboard_self.sun_path,
+                 sizeof(ngx_http_switchboard_self.sun_path), "%s/%P%Z",
+                 ngx_http_switchboard_dir, ngx_pid);
+
+    ngx_http_switchboard_sock = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (ngx_http_switchboard_sock == -1) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
+                      "switchboard: wake-up socket() failed");
+        return NGX_ERROR;
+    }
+    (void) unlink(ngx_http_switchboard_self.sun_path);    /* a pid reused */
+    if (bind(ngx_http_switchboard_sock,
+             (struct sockaddr *) &ngx_http_switchboard_self,
+             sizeof(struct sockaddr_un)) == -1
+        || ngx_nonblocking(ngx_http_switchboard_sock) == -1
+        || fcntl(ngx_http_switchboard_sock, F_SETFD, FD_CLOEXEC) == -1)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_socket_errno,
+                      "switchboard: cannot bind the wake-up socket \"%s\"",
+                      ngx_http_switchboard_self.sun_path);
+        return NGX_ERROR;
+    }
+    ngx_http_switchboard_peers_scan(cycle->log);
+    return ngx_add_channel_event(cycle, ngx_http_switchboard_sock,
+                                 NGX_READ_EVENT,
                                  ngx_http_switchboard_wake_read);
 }
 
 
-static ngx_int_t
-ngx_http_switchboard_wake_send(ngx_uint_t w, u_char *buf, size_t len)
+/* An exiting worker takes its socket's file with it. */
+void
+ngx_http_switchboard_wake_exit(void)
 {
-    if (send(ngx_http_switchboard_wake->send[w], buf, len, 0) == -1) {
-        if (ngx_socket_errno != NGX_EAGAIN) {
-            ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, ngx_socket_errno,
-                          "switchboard: wake-up send() failed");
-        }
-        return NGX_ERROR;
+    if (ngx_http_switchboard_sock != -1) {
+        (void) unlink(ngx_http_switchboard_self.sun_path);
+        ngx_http_switchboard_sock = -1;  /* closed with the connection */
     }
-    return NGX_OK;
 }
 
 
-/* Keys go in datagrams of whole lines; a full socket earns a rescan. */
+static ngx_int_t
+ngx_http_switchboard_wake_send(ngx_http_switchboard_peer_t *peer, u_char *buf,
+    size_t len)
+{
+    ngx_err_t  err;
+
+    if (sendto(ngx_http_switchboard_sock, buf, len, 0,
+               (struct sockaddr *) &peer->addr, peer->len) != -1)
+    {
+        return NGX_OK;
+    }
+    err = ngx_socket_errno;
+    if (err == NGX_ECONNREFUSED || err == NGX_ENOENT) {
+        /* no one there: a worker killed before it could remove its file;
+         * a live one's socket is never refused */
+        if (kill(peer->pid, 0) == -1 && ngx_errno == ESRCH) {
+            (void) unlink(peer->addr.sun_path);
+        }
+        peer->pid = 0;
+        return NGX_DECLINED;
+    }
+    if (err != NGX_EAGAIN && err != ENOBUFS) {
+        ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, err,
+                      "switchboard: wake-up sendto(\"%s\") failed",
+                      peer->addr.sun_path);
+    }
+    return NGX_ERROR;
+}
+
+
+/* buf to every peer; a full socket earns it a rescan */
+static void
+ngx_http_switchboard_wake_all(u_char *buf, size_t len)
+{
+    ngx_http_switchboard_peer_t  *peer;
+    ngx_uint_t                    i;
+
+    for (i = 0; i < ngx_http_switchboard_npeers; i++) {
+        peer = &ngx_http_switchboard_peers[i];
+        if (peer->pid
+            && ngx_http_switchboard_wake_send(peer, buf, len) == NGX_ERROR)
+        {
+            peer->rescan = 1;
+            ngx_http_switchboard_rescan = 1;
+        }
+    }
+}
+
+
+static void
+ngx_http_switchboard_wake_done(void)
+{
+    if (ngx_http_switchboard_rescan && !ngx_http_switchboard_retry.timer_set)
+    {
+        ngx_add_timer(&ngx_http_switchboard_retry, 10);
+    }
+}
+
+
+/* Keys go in datagrams of whole lines. An exiting worker sends too: the
+ * commands it still answers are news for the new generation's polls. */
 void
 ngx_http_switchboard_wake_broadcast(sb_moved_t *moved)
 {
-    ngx_http_switchboard_wake_t  *wk = ngx_http_switchboard_wake;
-    u_char                        buf[NGX_HTTP_SWITCHBOARD_DGRAM], *p;
-    size_t                        i, start, len;
-    ngx_uint_t                    w;
+    u_char  buf[NGX_HTTP_SWITCHBOARD_DGRAM], *p;
+    size_t  i, start, len;
 
-    if (wk == NULL || moved->n == 0 || ngx_process == NGX_PROCESS_SINGLE
-        || ngx_exiting)
-    {
+    if (ngx_http_switchboard_sock == -1 || moved->n == 0) {
         return;
     }
+    ngx_http_switchboard_peers_scan(ngx_cycle->log);
 
     for (start = 0; start < moved->n; start = i) {
         p = buf;
@@ -192,20 +309,9 @@ ngx_http_switchboard_wake_broadcast(sb_moved_t *moved)
             i++;     /* a key longer than a datagram cannot exist; skip */
             continue;
         }
-        for (w = 0; w < wk->n; w++) {
-            if (w != ngx_worker
-                && ngx_http_switchboard_wake_send(w, buf, p - buf) != NGX_OK)
-            {
-                wk->rescan[w] = 1;
-                ngx_http_switchboard_rescan = 1;
-            }
-        }
+        ngx_http_switchboard_wake_all(buf, p - buf);
     }
-
-    if (ngx_http_switchboard_rescan && !ngx_http_switchboard_retry.timer_set)
-    {
-        ngx_add_timer(&ngx_http_switchboard_retry, 10);
-    }
+    ngx_http_switchboard_wake_done();
 }
 
 
@@ -213,52 +319,40 @@ ngx_http_switchboard_wake_broadcast(sb_moved_t *moved)
 void
 ngx_http_switchboard_wake_send_line(const char *line)
 {
-    ngx_http_switchboard_wake_t  *wk = ngx_http_switchboard_wake;
-    u_char                        buf[64];
-    size_t                        len = ngx_strlen(line);
-    ngx_uint_t                    w;
+    u_char  buf[64];
+    size_t  len = ngx_strlen(line);
 
-    if (wk == NULL || ngx_process == NGX_PROCESS_SINGLE || ngx_exiting
-        || len + 1 > sizeof(buf))
-    {
+    if (ngx_http_switchboard_sock == -1 || len + 1 > sizeof(buf)) {
         return;
     }
+    ngx_http_switchboard_peers_scan(ngx_cycle->log);
     ngx_memcpy(buf, line, len);
     buf[len] = '\n';
-    for (w = 0; w < wk->n; w++) {
-        if (w != ngx_worker
-            && ngx_http_switchboard_wake_send(w, buf, len + 1) != NGX_OK)
-        {
-            wk->rescan[w] = 1;
-            ngx_http_switchboard_rescan = 1;
-        }
-    }
-    if (ngx_http_switchboard_rescan && !ngx_http_switchboard_retry.timer_set)
-    {
-        ngx_add_timer(&ngx_http_switchboard_retry, 10);
-    }
+    ngx_http_switchboard_wake_all(buf, len + 1);
+    ngx_http_switchboard_wake_done();
 }
 
 
 static void
 ngx_http_switchboard_wake_retry(ngx_event_t *ev)
 {
-    ngx_http_switchboard_wake_t  *wk = ngx_http_switchboard_wake;
-    ngx_uint_t                    w;
+    ngx_http_switchboard_peer_t  *peer;
+    ngx_uint_t                    i;
 
     ngx_http_switchboard_rescan = 0;
-    for (w = 0; wk && w < wk->n; w++) {
-        if (wk->rescan[w]) {
-            if (ngx_http_switchboard_wake_send(w, (u_char *) "*", 1)
-                == NGX_OK)
+    for (i = 0; i < ngx_http_switchboard_npeers; i++) {
+        peer = &ngx_http_switchboard_peers[i];
+        if (peer->rescan && peer->pid) {
+            if (ngx_http_switchboard_wake_send(peer, (u_char *) "*", 1)
+                != NGX_ERROR)
             {
-                wk->rescan[w] = 0;
+                peer->rescan = 0;
             } else {
                 ngx_http_switchboard_rescan = 1;
             }
         }
     }
-    if (ngx_http_switchboard_rescan && !ngx_exiting) {
+    if (ngx_http_switchboard_rescan && !ngx_terminate) {
         ngx_add_timer(ev, 10);
     }
 }

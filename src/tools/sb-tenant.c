@@ -9,11 +9,15 @@
  *
  * Every row of the store is keyed by its tenant first (the deadlines by
  * their due time, then the tenant), so a tenant is the rows of each named
- * database under its prefix. Export reads them in one read transaction (a
- * consistent snapshot while the node serves its other tenants) and takes
- * only a paused tenant (POST /admin/pause: no command of it commits any
- * more), leaving its pause out; import writes them in one write
- * transaction (all or nothing), drop deletes them in one.
+ * database under its prefix, and the bindings of its provider accounts
+ * (global rows valued by the tenant). Export reads them in one read
+ * transaction (a consistent snapshot while the node serves its other
+ * tenants) into a file only its owner reads, and takes only a paused
+ * tenant (POST /admin/pause: no command of it commits any more), leaving
+ * its pause out; import checks every row (decoded by its record's
+ * decoder) and writes them in one write transaction (all or nothing);
+ * drop deletes them in one and leaves a tombstone, so that a late request
+ * to this node is answered 421 tenant_moved, not stored and stranded.
  *
  * The file: "SBTENANT" 0x01, the tenant (u32 length, bytes), then rows
  * (u8 database, u32 key length, key, u32 value length, value), then 0xff,
@@ -22,6 +26,7 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +74,11 @@ sb_open(sb_store_t *st, sb_config_t *cfg, const char *path)
     }
     memset(cfg, 0, sizeof(*cfg));
     st->cfg = cfg;
-    /* a small map size: LMDB takes the file's, so the node's is kept */
-    if (sb_store_open(st, path, 1 << 20, 0, err, sizeof(err)) != 0) {
+    /* map size 0: LMDB takes the one the node last wrote with (its
+     * switchboard_store size=), so an import can grow the store as the
+     * node could; a small one would be clamped to the used size and fill
+     * at once (issue 19) */
+    if (sb_store_open(st, path, 0, 0, err, sizeof(err)) != 0) {
         return sb_fail("cannot open the store %s: %s", path, err);
     }
     return 0;
@@ -98,6 +106,52 @@ sb_key_of(const MDB_val *key, int db, const char *tenant, size_t tlen)
 
 typedef int (*sb_row_each_pt)(int db, MDB_cursor *cur, MDB_val *key,
     MDB_val *val, void *data);
+
+
+/* 1 when key is a provider account's binding (a global row) */
+static int
+sb_is_account(int db, const MDB_val *key)
+{
+    sb_key_t  mark;
+
+    sb_account_key(&mark, 0, (sb_span_t) { "", 0 });
+    mark.n -= 2;                                  /* the mark only */
+    return db == SB_DB_META && sb_key_has_prefix(key, &mark);
+}
+
+
+/* The tenant's provider accounts: global rows, each valued by its
+ * tenant, so all of them are read (there are as many as accounts). */
+static int
+sb_accounts_of(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    sb_row_each_pt each, void *data)
+{
+    MDB_cursor    *cur;
+    MDB_val        key, val;
+    sb_key_t       mark;
+    sb_account_t   a;
+    int            rc;
+
+    sb_account_key(&mark, 0, (sb_span_t) { "", 0 });
+    mark.n -= 2;
+    SB_TRY(mdb_cursor_open(txn, st->db[SB_DB_META], &cur));
+    key = sb_key_val(&mark);
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == 0 && sb_key_has_prefix(&key, &mark);
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (sb_account_decode(&val, &a) == 0
+            && strcmp(a.tenant, tenant) == 0)
+        {
+            rc = each(SB_DB_META, cur, &key, &val, data);
+            if (rc) {
+                break;
+            }
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
 
 /* Each row of tenant, database by database; prefix seeks where the
  * tenant comes first, a full walk of the deadlines. */
@@ -138,7 +192,7 @@ sb_rows_of(sb_store_t *st, MDB_txn *txn, const char *tenant,
             return rc;
         }
     }
-    return 0;
+    return sb_accounts_of(st, txn, tenant, each, data);
 }
 
 
@@ -217,10 +271,18 @@ sb_list(sb_store_t *st)
 
 /* ---- export -------------------------------------------------------- */
 
+/* a row of the tenant, its tombstone aside (a tenant moved away and
+ * back: the import takes its place) */
 static int
 sb_any_row(int db, MDB_cursor *cur, MDB_val *key, MDB_val *val, void *data)
 {
-    *(int *) data = db + 1;
+    const sb_key_t  *moved = data;
+
+    if (db == SB_DB_META && key->mv_size == moved->n
+        && memcmp(key->mv_data, moved->b, moved->n) == 0)
+    {
+        return 0;
+    }
     return MDB_KEYEXIST;                  /* one is enough: stop */
 }
 
@@ -305,12 +367,18 @@ sb_export(sb_store_t *st, const char *tenant, const char *path)
     unsigned char   end = SB_END, sum[EVP_MAX_MD_SIZE], count[8];
     unsigned int    sumlen = 0;
     char            tmp[4096];
-    int             rc, i, paused = 0, found = 0;
+    sb_key_t        moved;
+    int             rc, i, fd, paused = 0, found = 0;
 
     memset(&o, 0, sizeof(o));
     snprintf(tmp, sizeof(tmp), "%s.part", path);
-    o.f = fopen(tmp, "wb");
-    if (o.f == NULL) {
+    /* the tenant's conversations: for its owner's eyes only */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    o.f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (o.f == NULL || fchmod(fd, 0600) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
         return sb_fail("cannot write %s: %s", tmp, strerror(errno));
     }
     o.md = EVP_MD_CTX_new();
@@ -325,8 +393,10 @@ sb_export(sb_store_t *st, const char *tenant, const char *path)
     rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
     if (rc == 0) {
         paused = sb_tenant_is_paused(st, txn, tenant);
+        sb_moved_key(&moved, tenant);
         rc = paused ? sb_rows_of(st, txn, tenant, sb_export_row, &o)
-                    : sb_rows_of(st, txn, tenant, sb_any_row, &found);
+                    : sb_rows_of(st, txn, tenant, sb_any_row, &moved);
+        found = rc == MDB_KEYEXIST;
         rc = rc == MDB_KEYEXIST ? 0 : rc;
         mdb_txn_abort(txn);
     }
@@ -465,6 +535,31 @@ sb_read_file(const char *path, const char *tenant, unsigned char **buf,
 }
 
 
+/* A row of the file for this tenant: under its prefix, or a binding of
+ * one of its provider accounts, and decoded by its record's decoder. */
+static const char *
+sb_import_row_bad(sb_store_t *st, int db, MDB_val *key, MDB_val *val,
+    const char *tenant)
+{
+    sb_account_t  a;
+
+    if (sb_is_account(db, key)) {
+        if (sb_account_decode(val, &a) != 0 || strcmp(a.tenant, tenant) != 0)
+        {
+            return "a provider account bound to another tenant";
+        }
+    } else if (!sb_key_of(key, db, tenant, strlen(tenant))) {
+        return "a row of another tenant";
+    }
+    if (sb_row_check(st->cfg, db, key->mv_data, key->mv_size, val->mv_data,
+                     val->mv_size) != 0)
+    {
+        return "a row no Switchboard writes (it does not decode)";
+    }
+    return NULL;
+}
+
+
 static int
 sb_import(sb_store_t *st, const char *tenant, const char *path)
 {
@@ -472,9 +567,11 @@ sb_import(sb_store_t *st, const char *tenant, const char *path)
     sb_in_t         in;
     MDB_txn        *txn;
     MDB_val         key, val;
+    sb_key_t        moved;
     uint32_t        klen, vlen;
     uint64_t        n = 0;
-    int             rc, found = 0;
+    const char     *bad = NULL;
+    int             rc;
 
     if (sb_read_file(path, tenant, &buf, &in) != 0) {
         free(buf);
@@ -485,12 +582,17 @@ sb_import(sb_store_t *st, const char *tenant, const char *path)
         free(buf);
         return sb_fail("cannot write the store: %s", mdb_strerror(rc));
     }
-    rc = sb_rows_of(st, txn, tenant, sb_any_row, &found);
-    if (found) {
+    sb_moved_key(&moved, tenant);
+    rc = sb_rows_of(st, txn, tenant, sb_any_row, &moved);
+    if (rc == MDB_KEYEXIST) {
         mdb_txn_abort(txn);
         free(buf);
         return sb_fail("the store already holds rows of tenant \"%s\": "
                        "drop them first", tenant);
+    }
+    if (rc == 0) {
+        /* moved away and back: the tombstone goes with the import */
+        rc = sb_del(txn, st->db[SB_DB_META], &moved);
     }
     while (rc == 0 && in.p < in.end) {
         if (sb_take(&in, &db, 1) || db >= SB_DB_COUNT
@@ -507,13 +609,19 @@ sb_import(sb_store_t *st, const char *tenant, const char *path)
         }
         val.mv_data = in.p;
         val.mv_size = vlen;
-        if (sb_take(&in, NULL, vlen)
-            || !sb_key_of(&key, db, tenant, strlen(tenant)))
-        {
-            rc = MDB_CORRUPTED;       /* a row of another tenant */
+        if (sb_take(&in, NULL, vlen)) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        bad = sb_import_row_bad(st, db, &key, &val, tenant);
+        if (bad) {
+            rc = MDB_CORRUPTED;
             break;
         }
         rc = mdb_put(txn, st->db[db], &key, &val, MDB_NOOVERWRITE);
+        if (rc == MDB_KEYEXIST && sb_is_account(db, &key)) {
+            bad = "one of its provider accounts is another tenant's here";
+        }
         n++;
     }
     if (rc == 0) {
@@ -523,7 +631,7 @@ sb_import(sb_store_t *st, const char *tenant, const char *path)
     }
     free(buf);
     if (rc) {
-        return sb_fail("nothing imported: %s", mdb_strerror(rc));
+        return sb_fail("nothing imported: %s", bad ? bad : mdb_strerror(rc));
     }
     printf("imported tenant %s: %llu rows; reload the node (nginx -s reload) "
            "so that its workers arm the tenant's deadlines\n", tenant,
@@ -545,19 +653,28 @@ sb_drop_row(int db, MDB_cursor *cur, MDB_val *key, MDB_val *val, void *data)
 static int
 sb_drop(sb_store_t *st, const char *tenant)
 {
+    sb_key_t   moved;
     MDB_txn   *txn;
     uint64_t   n = 0;
     int        rc;
 
+    sb_moved_key(&moved, tenant);
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
     if (rc == 0) {
         rc = sb_rows_of(st, txn, tenant, sb_drop_row, &n);
+        /* a tombstone: what still reaches this node for the tenant (a
+         * front not yet reloaded, a client holding the old address) is
+         * answered 421 tenant_moved instead of being stored and lost */
+        if (rc == 0) {
+            rc = sb_put(txn, st->db[SB_DB_META], &moved, "", 0);
+        }
         rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
     }
     if (rc) {
         return sb_fail("nothing dropped: %s", mdb_strerror(rc));
     }
-    printf("dropped tenant %s: %llu rows\n", tenant, (unsigned long long) n);
+    printf("dropped tenant %s: %llu rows; a tombstone answers its late "
+           "requests 421\n", tenant, (unsigned long long) n);
     return 0;
 }
 

@@ -15,7 +15,10 @@ usage(void)
 {
     fprintf(stderr, "usage: sb-token --secret FILE --sub ID --role "
             "agent|visitor|admin [--tenant T] [--channel mobile|chat] "
-            "[--ttl SECONDS]\n");
+            "[--ttl SECONDS] [--kid ID]\n"
+            "  --ttl defaults to 3600; nginx refuses a token that lives "
+            "longer than\n  switchboard_token_max_age (12h unless set)\n"
+            "  --kid names the key (switchboard_jwt_secret FILE kid=ID)\n");
     exit(2);
 }
 
@@ -104,14 +107,15 @@ main(int argc, char **argv)
         { "secret", 1, NULL, 's' }, { "sub", 1, NULL, 'u' },
         { "role", 1, NULL, 'r' }, { "tenant", 1, NULL, 't' },
         { "channel", 1, NULL, 'c' }, { "ttl", 1, NULL, 'l' },
-        { NULL, 0, NULL, 0 }
+        { "kid", 1, NULL, 'k' }, { NULL, 0, NULL, 0 }
     };
     const char     *secret = NULL, *sub = NULL, *role = NULL;
-    const char     *tenant = NULL, *channel = NULL;
+    const char     *tenant = NULL, *channel = NULL, *kid = NULL;
     long            ttl = 3600;
     unsigned char   key[4096], mac[EVP_MAX_MD_SIZE];
     unsigned int    maclen = 0;
-    char            claims[512], token[2048], *p;
+    char            claims[512], header[128], token[2048], *p;
+    long long       now;
     size_t          keylen;
     int             o;
 
@@ -123,6 +127,7 @@ main(int argc, char **argv)
         case 't': tenant = checked("tenant", optarg); break;
         case 'c': channel = checked("channel", optarg); break;
         case 'l': ttl = strtol(optarg, NULL, 10); break;
+        case 'k': kid = checked("kid", optarg); break;
         default: usage();
         }
     }
@@ -134,13 +139,16 @@ main(int argc, char **argv)
     }
     keylen = read_secret(secret, key, sizeof(key));
 
-    snprintf(claims, sizeof(claims), "{\"exp\":%lld,\"role\":\"%s\","
-             "\"sub\":\"%s\"%s%s%s%s%s%s}", (long long) time(NULL) + ttl,
+    now = (long long) time(NULL);
+    snprintf(claims, sizeof(claims), "{\"exp\":%lld,\"iat\":%lld,"
+             "\"role\":\"%s\",\"sub\":\"%s\"%s%s%s%s%s%s}", now + ttl, now,
              role, sub, tenant ? ",\"tnt\":\"" : "", tenant ? tenant : "",
              tenant ? "\"" : "", channel ? ",\"chn\":\"" : "",
              channel ? channel : "", channel ? "\"" : "");
-    p = b64url(token, (const unsigned char *) "{\"alg\":\"HS256\","
-               "\"typ\":\"JWT\"}", 27);
+    snprintf(header, sizeof(header), "{\"alg\":\"HS256\",%s%s%s\"typ\":"
+             "\"JWT\"}", kid ? "\"kid\":\"" : "", kid ? kid : "",
+             kid ? "\"," : "");
+    p = b64url(token, (const unsigned char *) header, strlen(header));
     *p++ = '.';
     p = b64url(p, (unsigned char *) claims, strlen(claims));
     HMAC(EVP_sha256(), key, (int) keylen, (unsigned char *) token,

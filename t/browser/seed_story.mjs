@@ -269,6 +269,28 @@ try {
      'ArrowRight selects the next tab and moves the focus to it');
   ok(!(await exists(`.tab[data-conversation="${e}"] .unread`)), 'selecting it reads it');
 
+  // a long thread comes a page at a time (issue 19): after a reload the
+  // tab has the last 50 entries, and scrolling to the top brings the rest
+  const e1 = token('e1', 'visitor', { chn: 'chat' });
+  for (let i = 1; i <= 60; i++) {
+    await call('POST', '/visitor/messages', e1, { text: `suite ${i}` });
+  }
+  await page.reload();
+  await waitFor(`.tab[data-conversation="${e}"]`);
+  await page.click(`.tab[data-conversation="${e}"]`);
+  await page.waitForFunction(() => [...document.querySelectorAll('#conversation .msg .text')]
+    .some((x) => x.textContent === 'suite 60'), { timeout: 3000 });
+  const paged = await page.$$eval('#conversation .thread .msg', (els) => els.length);
+  ok(paged === 50, 'a long thread opens with its last 50 entries', paged);
+  ok(await page.$eval('#conversation .older', (b) => !b.hidden), 'and an "Earlier messages" button');
+  await page.$eval('#conversation .thread', (el) => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); });
+  await page.waitForFunction(() => [...document.querySelectorAll('#conversation .msg.visitor .text')]
+    .some((x) => x.textContent === 'Moi aussi'), { timeout: 3000 });
+  const all = await page.$$eval('#conversation .thread .msg', (els) => els.map((x) => Number(x.dataset.seq)));
+  ok(all.length > 60 && all.every((s, i) => i === 0 || s > all[i - 1]),
+     'scrolled to the top, the earlier entries are there, in order', all.length);
+  ok(await page.$eval('#conversation .older', (b) => b.hidden), 'at the start of the thread the button goes');
+
   // 10. French
   await page.click('#lang');
   await page.waitForFunction(() => document.documentElement.lang === 'fr', { timeout: 5000 });

@@ -10,6 +10,13 @@
 static const unsigned char  key[] = "fuzz-secret-0123456789abcdef";
 #define NOW_S  1700000000
 
+/* the key twice: unnamed, and with a kid bound to one tenant's visitors */
+static const sb_jwt_key_t   keys[] = {
+    { key, sizeof(key) - 1, NULL, NULL, 0 },
+    { key, sizeof(key) - 1, "shop", "shop", 1u << SB_ROLE_VISITOR }
+};
+static const sb_jwt_keys_t  keyset = { keys, 2, { 43200, 86400, 43200 } };
+
 
 /* base64url without padding; returns the length written */
 static size_t
@@ -35,13 +42,13 @@ sb_fuzz_verify(const char *token, size_t len)
     sb_claims_t  claims;
     const char  *why = NULL;
 
-    if (sb_jwt_verify(token, len, key, sizeof(key) - 1, NOW_S, &claims,
-                      &why) == 0)
+    if (sb_jwt_verify(token, len, &keyset, NOW_S, &claims, &why) == 0)
     {
         /* what an accepted token gives is what the module relies on */
         SB_FUZZ_CHECK(why == NULL);
         SB_FUZZ_CHECK(sb_valid_id(claims.sub, strlen(claims.sub), 1));
         SB_FUZZ_CHECK(claims.exp > NOW_S);
+        SB_FUZZ_CHECK(claims.exp - NOW_S <= 86400);
         SB_FUZZ_CHECK(memchr(claims.role, '\0', sizeof(claims.role)));
         SB_FUZZ_CHECK(memchr(claims.tenant, '\0', sizeof(claims.tenant)));
         SB_FUZZ_CHECK(memchr(claims.channel, '\0', sizeof(claims.channel)));

@@ -14,12 +14,14 @@ use Time::HiRes qw(time);
 
 my $JSON = JSON::PP->new->canonical->utf8;
 
-# new(check => sub): listening at once; ->port, ->plan(503, 503), ->requests
+# new(check => sub, delay => seconds): listening at once; ->port,
+# ->plan(503, 503), ->requests. It answers one request at a time (delay:
+# that long each); the others wait, connected, in the listen queue.
 sub new {
     my ($class, %o) = @_;
     my $self = bless { dir => tempdir('sb-provider-XXXXXX', TMPDIR => 1,
                                       CLEANUP => 1), %o }, $class;
-    my $srv = IO::Socket::INET->new(Listen => 64, LocalAddr => '127.0.0.1',
+    my $srv = IO::Socket::INET->new(Listen => 256, LocalAddr => '127.0.0.1',
                                     LocalPort => 0, ReuseAddr => 1)
       or die "fake provider: $!";
     $self->{port} = $srv->sockport;
@@ -81,6 +83,7 @@ sub serve {
         read($c, $body, $h{'content-length'}) if $h{'content-length'};
         my $refused = $self->{check} ? $self->{check}->(\%h, $body) : undef;
         my $status = $refused // $self->next_status;
+        select undef, undef, undef, $self->{delay} if $self->{delay};
         $n++;
         open my $log, '>>', "$self->{dir}/requests" or die $!;
         print $log $JSON->encode({ method => $method, path => $path,
@@ -99,6 +102,15 @@ sub serve {
                . "Connection: close\r\n\r\n$out";
         close $c;
     }
+}
+
+# Connections from nginx established to the provider now: the one being
+# answered and those waiting in its listen queue.
+sub connected {
+    my ($self) = @_;
+    my @lines = grep { /\S/ }
+        `ss -Htn state established dst 127.0.0.1:$self->{port} 2>/dev/null`;
+    return scalar @lines;
 }
 
 sub DESTROY {

@@ -24,6 +24,9 @@ binmode Test::More->builder->$_, ':encoding(UTF-8)'
   for qw(output failure_output todo_output);
 
 our $ROOT = abs_path(dirname(abs_path(__FILE__)) . '/../..');
+# `make test-debug` runs the suite with error_log at debug (issue 19):
+# Debian's nginx is built --with-debug, and operators switch it on
+our $LOG_LEVEL = $ENV{SB_ERROR_LOG_LEVEL} || 'info';
 
 sub free_port {
     my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
@@ -35,7 +38,7 @@ sub free_port {
 }
 
 # new(http => 'extra http-level directives', server => 'extra server ...',
-#     workers => 2)
+#     workers => 2, events => 'use poll;', log_level => 'debug')
 sub new {
     my ($class, %o) = @_;
     my $self = bless { workers => 2, poll => '2s', presence => '6s', %o },
@@ -59,6 +62,8 @@ sub write_file {
     open my $fh, '>', "$self->{prefix}/$name" or die "$name: $!";
     print $fh $content;
     close $fh;
+    # secrets are their reader's only: nginx -t warns of others (issue 19)
+    chmod 0600, "$self->{prefix}/$name" if $name =~ /\.(secret|token|key)$/;
 }
 
 sub conf_text {
@@ -67,15 +72,17 @@ sub conf_text {
     my $http = $self->{http} // '';
     my $server = $self->{server} // '';
     my $listen = $self->{listen} ? " $self->{listen}" : '';
+    my $events = $self->{events} // '';
+    my $level = $self->{log_level} // $LOG_LEVEL;
     my $store = $self->{store} // "switchboard_store $p/store size=256m;";
     return <<"CONF";
 daemon on;
 master_process on;
 worker_processes $self->{workers};
-error_log $p/logs/error.log info;
+error_log $p/logs/error.log $level;
 pid $p/logs/nginx.pid;
 load_module $self->{module};
-events { worker_connections 1024; }
+events { worker_connections 1024; $events }
 http {
     log_format sb '\$pid \$request_method \$uri \$status';
     access_log $p/logs/access.log sb;
@@ -102,10 +109,12 @@ sub write_conf {
     $self->write_file('conf/nginx.conf', $self->conf_text);
 }
 
+# nginx by its full path: a binary upgrade (USR2) execs it again
 sub nginx_cmd {
     my ($self, @args) = @_;
-    return ('nginx', '-p', $self->{prefix}, '-c',
-            "$self->{prefix}/conf/nginx.conf", @args);
+    return (-x '/usr/sbin/nginx' ? '/usr/sbin/nginx' : 'nginx',
+            '-p', $self->{prefix}, '-c', "$self->{prefix}/conf/nginx.conf",
+            @args);
 }
 
 # nginx -t: returns (exit code, output)
@@ -195,6 +204,19 @@ sub reload {
     my @old = $self->worker_pids;
     kill 'HUP', $self->master_pid;
     return $self->wait_workers(\@old);
+}
+
+# A reload, and its old workers gone: until then one of them may still
+# take a request with the old configuration.
+sub reload_settled {
+    my ($self) = @_;
+    my @old = $self->worker_pids;
+    $self->reload;
+    for (1 .. 400) {
+        return 1 unless grep { kill 0, $_ } @old;
+        sleep 0.05;
+    }
+    return 0;
 }
 
 sub error_log {
@@ -437,9 +459,20 @@ sub rfc3339 {
       . sprintf('.%03dZ', 1000 * ($epoch - int $epoch));
 }
 
+# The admin's view of a conversation with its whole thread: the pages a
+# read gives (500 entries at most each) put together, oldest first.
 sub conv {
     my ($self, $id) = @_;
-    return $self->get("/admin/conversations/$id", $self->admin)->{json};
+    my $c = $self->get("/admin/conversations/$id?limit=500", $self->admin)
+      ->{json};
+    while ($c && defined $c->{thread_before}) {
+        my $older = $self->get("/admin/conversations/$id?limit=500"
+                               . "&before=$c->{thread_before}", $self->admin)
+          ->{json} or last;
+        unshift @{ $c->{thread} }, @{ $older->{thread} };
+        $c->{thread_before} = $older->{thread_before};
+    }
+    return $c;
 }
 
 # Polls a condition every 20 ms; returns the elapsed seconds or undef.

@@ -131,20 +131,21 @@ test_send_shapes(void)
 }
 
 
-/* A Messenger conversation held by ann, made by a webhook command. */
-static const char *
-messenger_conversation(void)
+/* A Messenger delivery (its messaging[] JSON) from visitor 2001 of Page
+ * 1001, applied as the webhook would; the answer (caller frees). */
+static json_t *
+messenger(const char *messaging)
 {
-    static char   id[32];
     sb_cmd_t      cmd, *cmds[1] = { &cmd };
     sb_hook_t     hook;
     sb_answer_t   err = { 0, NULL, NULL, 0, "" };
-    const char   *body = "{\"object\":\"page\",\"entry\":[{\"id\":\"1001\","
-                         "\"messaging\":[{\"sender\":{\"id\":\"2001\"},"
-                         "\"message\":{\"mid\":\"m.1\",\"text\":\"hi\"}}]}]}";
-    json_t       *j;
+    char         *body;
+    json_t       *j = NULL;
     int           status;
 
+    body = malloc(strlen(messaging) + 96);
+    sprintf(body, "{\"object\":\"page\",\"entry\":[{\"id\":\"1001\","
+            "\"messaging\":[%s]}]}", messaging);
     memset(&hook, 0, sizeof(hook));
     hook.channel = SB_CH_MESSENGER;
     hook.body = (const unsigned char *) body;
@@ -153,15 +154,128 @@ messenger_conversation(void)
     cmd.channel = SB_CH_MESSENGER;
     snprintf(cmd.tenant, sizeof(cmd.tenant), "default");
     snprintf(cmd.group, sizeof(cmd.group), "default");
-    ok(sb_webhook_parse(&hook, &cmd, &err) == 0
-       && cmd.u.webhook.nmessages == 1, "R20: a Messenger message parsed");
-    apply(cmds, 1, &j, &status, NULL);
-    is_int(json_integer_value(json_object_get(j, "stored")), 1,
-           "R20: and stored");
-    json_decref(j);
+    if (sb_webhook_parse(&hook, &cmd, &err) == 0) {
+        apply(cmds, 1, &j, &status, NULL);
+    }
+    sb_answer_free(&err);
     sb_cmd_free(&cmd);
-    snprintf(id, sizeof(id), "c1");
-    return id;
+    free(body);
+    return j;
+}
+
+
+/* A Messenger conversation held by ann, made by a webhook command. */
+static const char *
+messenger_conversation(void)
+{
+    json_t  *j = messenger("{\"sender\":{\"id\":\"2001\"},\"message\":"
+                           "{\"mid\":\"m.1\",\"text\":\"hi\"}}");
+
+    is_int(json_integer_value(json_object_get(j, "stored")), 1,
+           "R20: a Messenger message parsed and stored");
+    json_decref(j);
+    return "c1";
+}
+
+
+/* ann's reply on conv, claimed by a FIRE and sent (the provider's 2xx),
+ * with any other reply due; its seq */
+static int64_t
+sent_reply(const char *conv, const char *text)
+{
+    sb_cmd_t      cmd, *cmds[1] = { &cmd };
+    sb_result_t   res, out;
+    sb_moved_t    mv = { 0 };
+    char          body[128];
+    int64_t       seq;
+    size_t        i, mine = 0;
+    int           status;
+    json_t       *j;
+
+    snprintf(body, sizeof(body), "{\"text\":\"%s\"}", text);
+    j = run(SB_CMD_AGENT_MESSAGE, "ann", conv, 0, body, &status);
+    seq = json_integer_value(json_object_get(json_object_get(j, "message"),
+                                             "seq"));
+    json_decref(j);
+    sb_cmd_init(&cmd, SB_CMD_FIRE, now);
+    memset(&res, 0, sizeof(res));
+    sb_apply_batch(&st, batch, cmds, &res, 1, &mv);
+    for (i = 0; i < res.njobs; i++) {
+        mine += res.jobs[i].seq == (uint64_t) seq;
+        sb_cmd_init(&cmd, SB_CMD_DELIVERED, now);
+        snprintf(cmd.tenant, sizeof(cmd.tenant), "default");
+        cmd.conv = res.jobs[i].conv;
+        cmd.channel = SB_CH_MESSENGER;
+        cmd.u.delivered.seq = res.jobs[i].seq;
+        cmd.u.delivered.attempt = res.jobs[i].attempt;
+        cmd.u.delivered.outcome = SB_SENT_OK;
+        cmd.u.delivered.http_status = 200;
+        snprintf(body, sizeof(body), "%s.%zu", text, i);
+        cmd.u.delivered.provider_id = (sb_span_t) { body, strlen(body) };
+        memset(&out, 0, sizeof(out));
+        sb_apply_batch(&st, batch, cmds, &out, 1, &mv);
+        sb_result_free(&out);
+    }
+    ok(mine == 1, "the reply %s is claimed for delivery, and sent", text);
+    sb_result_free(&res);
+    sb_moved_free(&mv);
+    return seq;
+}
+
+
+static const char *
+delivery_of(const char *conv, int64_t seq)
+{
+    static char  state[16];
+    json_t      *j = conversation(conv), *m;
+    size_t       i;
+
+    snprintf(state, sizeof(state), "?");
+    json_array_foreach(json_object_get(j, "thread"), i, m) {
+        if (json_integer_value(json_object_get(m, "seq")) == seq) {
+            snprintf(state, sizeof(state), "%s", json_string_value(
+                json_object_get(json_object_get(m, "delivery"), "state")));
+        }
+    }
+    json_decref(j);
+    return state;
+}
+
+
+/* Issue 19: a read watermark walks the newest entries only, however many
+ * messages the visitor sent since our last read send. */
+static void
+test_watermark(void)
+{
+    char      *many, *p, mark[128];
+    int64_t    old, recent;
+    int        i;
+    json_t    *j;
+
+    old = sent_reply("c1", "early");
+    many = malloc(300 * 96);
+    for (p = many, i = 0; i < 300; i++) {
+        p += sprintf(p, "%s{\"sender\":{\"id\":\"2001\"},\"message\":"
+                     "{\"mid\":\"m.x%d\",\"text\":\"more %d\"}}",
+                     i ? "," : "", i, i);
+    }
+    json_decref(messenger(many));
+    free(many);
+    recent = sent_reply("c1", "recent");
+    json_decref(messenger("{\"sender\":{\"id\":\"2001\"},\"message\":"
+                          "{\"mid\":\"m.last\",\"text\":\"thanks\"}}"));
+    is_str(delivery_of("c1", old), "sent", "the early reply was sent");
+
+    now += 1000;
+    snprintf(mark, sizeof(mark), "{\"sender\":{\"id\":\"2001\"},"
+             "\"read\":{\"watermark\":%lld}}", (long long) now);
+    j = messenger(mark);
+    is_int(json_integer_value(json_object_get(j, "status_changes")), 1,
+           "the watermark marks one send read");
+    json_decref(j);
+    is_str(delivery_of("c1", recent), "read", "the recent reply is read");
+    is_str(delivery_of("c1", old), "sent", "the walk stopped before the "
+           "reply 300 messages back (it is bounded)");
 }
 
 
@@ -195,6 +309,7 @@ test_text_limits(void)
 
     ok(sb_channel_ops(SB_CH_CHAT)->text_limit == 0,
        "first-party channels have no provider limit");
+    test_watermark();
 }
 
 

@@ -19,6 +19,7 @@ static sb_store_t   st;
 static sb_config_t  cfg;
 static sb_batch_t  *batch;
 static int64_t      now = 1700000000000;
+static const sb_page_t  unit_page = { SB_THREAD_PAGE_MAX, 0 };
 
 
 SB_UNIT_HELPER void
@@ -158,7 +159,8 @@ conversation(const char *id)
     json_t      *j;
 
     mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn);
-    sb_query_conversation(&st, txn, "default", id, NULL, now, &ans);
+    sb_query_conversation(&st, txn, "default", id, NULL, &unit_page, now,
+                          &ans);
     mdb_txn_abort(txn);
     j = json_loadb(ans.body, ans.len, 0, NULL);
     sb_answer_free(&ans);

@@ -47,7 +47,8 @@ state_of(const char *tenant, const char *conv)
     json_t      *j;
 
     mdb_txn_begin(st.env, NULL, MDB_RDONLY, &txn);
-    sb_query_conversation(&st, txn, tenant, conv, NULL, now, &ans);
+    sb_query_conversation(&st, txn, tenant, conv, NULL, &unit_page, now,
+                          &ans);
     mdb_txn_abort(txn);
     j = json_loadb(ans.body, ans.len, 0, NULL);
     snprintf(state, sizeof(state), "%s",

@@ -171,18 +171,18 @@ test_util(void)
        "an overlong form is invalid UTF-8");
 
     {
-        ok(sb_jwt_verify(tok, strlen(tok),
-                         (const unsigned char *) "0123456789abcdef", 16,
-                         1700000000, &c, &why) == 0
+        sb_jwt_key_t   good = { (const unsigned char *) "0123456789abcdef",
+                                16, NULL, NULL, 0 };
+        sb_jwt_key_t   other = { (const unsigned char *) "0123456789abcdeX",
+                                 16, NULL, NULL, 0 };
+        sb_jwt_keys_t  ks = { &good, 1, { 0 } }, ko = { &other, 1, { 0 } };
+
+        ok(sb_jwt_verify(tok, strlen(tok), &ks, 1700000000, &c, &why) == 0
            && strcmp(c.sub, "a") == 0 && strcmp(c.role, "agent") == 0,
            "R25: a good token verifies");
-        ok(sb_jwt_verify(tok, strlen(tok),
-                         (const unsigned char *) "0123456789abcdeX", 16,
-                         1700000000, &c, &why) != 0,
+        ok(sb_jwt_verify(tok, strlen(tok), &ko, 1700000000, &c, &why) != 0,
            "R25: another key fails");
-        ok(sb_jwt_verify(tok, strlen(tok),
-                         (const unsigned char *) "0123456789abcdef", 16,
-                         4102444801LL, &c, &why) != 0,
+        ok(sb_jwt_verify(tok, strlen(tok), &ks, 4102444801LL, &c, &why) != 0,
            "R25: an expired token fails");
     }
 }

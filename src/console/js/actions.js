@@ -5,7 +5,7 @@
 import { api, ApiError } from './api.js';
 import { h, toast } from './dom.js';
 import { t, errorText, presetText } from './i18n.js';
-import { desk, closeTab, render, refreshMe } from './desk.js';
+import { desk, closeTab, render, refreshMe, mergeConversation } from './desk.js';
 
 // '' when the channel has the capability, else why not
 export function lacks(c, cap) {
@@ -16,7 +16,7 @@ export function lacks(c, cap) {
 // After an action the conversation has left the agent (or stays, changed).
 function apply(entry, c) {
   if (c.agent === desk.me.id && ['assigned', 'snoozed'].includes(c.state)) {
-    Object.assign(entry, { c, at: Date.now() });
+    mergeConversation(entry, c);
   } else {
     closeTab(c.id, null);
   }

@@ -5,7 +5,7 @@ import { api, idempotencyKey } from './api.js';
 import { h, clear, toast, clock } from './dom.js';
 import { t, lang, errorText, duration } from './i18n.js';
 import { channelIcon } from './icons.js';
-import { desk, elapsed, addMessage, render } from './desk.js';
+import { desk, elapsed, addMessage, render, loadOlder } from './desk.js';
 import { actionBar, lacks } from './actions.js';
 
 const FIRST_PARTY = ['mobile', 'chat'];
@@ -43,6 +43,15 @@ function build(view, entry) {
   p.tags = h('ul', { class: 'tags', 'aria-label': t('conv.tags') });
   p.actions = h('div', { class: 'actions', role: 'toolbar' });
   p.thread = h('ol', { class: 'thread', 'aria-live': 'polite' });
+  // a thread comes a page at a time: the top of it, or this button (for
+  // the keyboard), brings the page before
+  p.older = h('button', { type: 'button', class: 'older',
+                          onclick: () => older(view, entry) }, t('conv.older'));
+  p.thread.addEventListener('scroll', () => {
+    if (p.thread.scrollTop === 0) {
+      older(view, entry);
+    }
+  });
   p.composer = composer(entry);
   const third = !FIRST_PARTY.includes(c.channel);
   clear(view,
@@ -58,9 +67,28 @@ function build(view, entry) {
               t('conv.offline', { channel: t(`channel.${c.channel}`) })) : null,
     p.tags,
     p.actions,
+    p.older,
     p.thread,
     p.composer);
   view.parts = p;
+}
+
+// The page before the oldest shown, keeping the entry the agent was
+// reading where it was on the screen.
+async function older(view, entry) {
+  const p = view.parts;
+  const height = p.thread.scrollHeight;
+  p.older.textContent = t('conv.loading');
+  try {
+    if (await loadOlder(entry)) {
+      update(view, entry);
+      p.thread.scrollTop += p.thread.scrollHeight - height;
+    }
+  } catch (err) {
+    toast(errorText(err));
+  } finally {
+    p.older.textContent = t('conv.older');
+  }
 }
 
 function initials(name) {
@@ -92,6 +120,7 @@ function update(view, entry) {
     p.actions.querySelector(`[class="${focused}"]`)?.focus();
   }
   const wasAtEnd = p.thread.scrollTop + p.thread.clientHeight >= p.thread.scrollHeight - 4;
+  p.older.hidden = c.thread_before === null || c.thread_before === undefined;
   clear(p.thread, c.thread.filter(Boolean).map((m) => message(c, m)));
   if (wasAtEnd) {
     p.thread.scrollTop = p.thread.scrollHeight;

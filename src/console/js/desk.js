@@ -279,6 +279,37 @@ async function handleEvents(events) {
   render();
 }
 
+// An action's answer holds the conversation with its last few entries
+// only (the server never sends a whole thread): they join those shown,
+// and the page of older ones the tab has loaded stays.
+export function mergeConversation(entry, c) {
+  const known = entry.c.thread.filter(Boolean);
+  const first = c.thread.length ? c.thread[0].seq : Infinity;
+  const kept = known.filter((m) => m.seq < first);
+  const before = kept.length ? entry.c.thread_before : c.thread_before;
+  entry.c = { ...c, thread: [...kept, ...c.thread], thread_before: before };
+  entry.at = Date.now();
+}
+
+// The page before the oldest entry shown (scrolling up, or the button).
+export async function loadOlder(entry) {
+  const c = entry.c;
+  if (c.thread_before === null || entry.loading) {
+    return false;
+  }
+  entry.loading = true;
+  try {
+    const page = await api('GET',
+      `/agent/conversations/${c.id}?before=${c.thread_before}`);
+    const first = c.thread.length ? c.thread[0].seq : Infinity;
+    c.thread = [...page.thread.filter((m) => m.seq < first), ...c.thread];
+    c.thread_before = page.thread_before;
+    return true;
+  } finally {
+    entry.loading = false;
+  }
+}
+
 // A thread entry, new or newer (a delivery's state), by its seq.
 export function addMessage(entry, m) {
   const thread = entry.c.thread;

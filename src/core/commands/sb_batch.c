@@ -42,7 +42,10 @@ static const sb_apply_pt  sb_appliers[SB_CMD_COUNT] = {
     [SB_CMD_HOOK_SENT] = sb_apply_hook_sent,
     [SB_CMD_HOOK_REPLAY] = sb_apply_hook_replay,
     [SB_CMD_PAUSE] = sb_apply_pause,
-    [SB_CMD_RESUME] = sb_apply_pause
+    [SB_CMD_RESUME] = sb_apply_pause,
+    [SB_CMD_RECONCILE] = sb_apply_reconcile,
+    [SB_CMD_PUT_ACCOUNT] = sb_apply_directory,
+    [SB_CMD_DELETE_ACCOUNT] = sb_apply_directory
 };
 
 
@@ -56,6 +59,7 @@ static int
 sb_paused_refuses(sb_cmd_type_t type)
 {
     return type != SB_CMD_FIRE && type != SB_CMD_PURGE
+           && type != SB_CMD_RECONCILE
            && type != SB_CMD_DELIVERED && type != SB_CMD_HOOK_SENT
            && type != SB_CMD_PAUSE && type != SB_CMD_RESUME;
 }
@@ -111,7 +115,7 @@ sb_apply_run(sb_store_t *st, sb_batch_t *b, MDB_txn *txn, sb_cmd_t **cmds,
     sb_ctx_t   cx;
     size_t     i;
     int64_t    t0, t1;
-    int        rc, paused = 0;
+    int        rc, state = SB_TENANT_LIVE;
     char       checked[SB_ID_MAX + 2] = "\1";     /* no tenant's name */
 
     if (txn == NULL) {
@@ -135,10 +139,12 @@ sb_apply_run(sb_store_t *st, sb_batch_t *b, MDB_txn *txn, sb_cmd_t **cmds,
             /* one read per tenant in a row: a batch is mostly one */
             if (strcmp(checked, cx.tenant) != 0) {
                 snprintf(checked, sizeof(checked), "%s", cx.tenant);
-                paused = sb_tenant_is_paused(st, txn, cx.tenant);
+                state = sb_tenant_state(st, txn, cx.tenant);
             }
-            if (paused) {
-                (void) sb_refuse(&cx, SB_REFUSE_TENANT_PAUSED);
+            if (state != SB_TENANT_LIVE) {
+                (void) sb_refuse(&cx, state == SB_TENANT_PAUSED
+                                      ? SB_REFUSE_TENANT_PAUSED
+                                      : SB_REFUSE_TENANT_MOVED);
                 continue;
             }
         } else {
@@ -159,7 +165,40 @@ sb_apply_run(sb_store_t *st, sb_batch_t *b, MDB_txn *txn, sb_cmd_t **cmds,
     t1 = sb_clock_ns();
     rc = mdb_txn_commit(txn);
     sb_batch_timing(b, t1 - t0, sb_clock_ns() - t1, n);
+    if (rc == 0) {
+        sb_deadline_failures_clear(b);     /* parked, if a FIRE was here */
+    }
     return rc;
+}
+
+
+/*
+ * One command alone. A FIRE that failed on a row it could not act on
+ * remembered it: run again, it parks that row first and fires the rest
+ * (as many times as there are such rows, up to the memory's size).
+ */
+static int
+sb_apply_one(sb_store_t *st, sb_batch_t *b, sb_cmd_t *cmd,
+    sb_result_t *res, sb_moved_t *moved)
+{
+    size_t  mark, bad, tries;
+    int     rc;
+
+    for (tries = 0; ; tries++) {
+        mark = moved->n;
+        bad = sb_deadline_failures(b);
+        rc = sb_apply_run(st, b, NULL, &cmd, res, 1, moved);
+        if (rc == 0) {
+            return 0;
+        }
+        sb_moved_truncate(moved, mark);
+        if (cmd->type != SB_CMD_FIRE || sb_deadline_failures(b) == bad
+            || tries == SB_PARK_MAX)
+        {
+            sb_store_failure(res, rc);
+            return rc;
+        }
+    }
 }
 
 
@@ -177,16 +216,13 @@ sb_apply_in(sb_store_t *st, sb_batch_t *b, MDB_txn *txn, sb_cmd_t **cmds,
         return 0;
     }
     sb_moved_truncate(moved, mark);
-    if (n == 1) {
+    if (n == 1 && sb_deadline_failures(b) == 0) {
         sb_store_failure(&results[0], rc);
         return rc;
     }
     for (i = 0; i < n; i++) {
-        mark = moved->n;
-        rc = sb_apply_run(st, b, NULL, &cmds[i], &results[i], 1, moved);
+        rc = sb_apply_one(st, b, cmds[i], &results[i], moved);
         if (rc) {
-            sb_moved_truncate(moved, mark);
-            sb_store_failure(&results[i], rc);
             failed = rc;
         }
     }

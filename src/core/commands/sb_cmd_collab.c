@@ -74,6 +74,11 @@ sb_apply_transfer(sb_ctx_t *cx, const sb_cmd_t *cmd)
     }
     k0 = c->klass;
     cx->res->conv = c->id;
+    if (k0 < 0) {
+        /* its class went with a reload and no class takes its channel */
+        return sb_refuse_about(cx, SB_REFUSE_NO_SLOT_CLASS, NULL, c->channel,
+                               0, 0);
+    }
 
     if (cmd->u.transfer.agent.n) {
         snprintf(target, sizeof(target), "%.*s",

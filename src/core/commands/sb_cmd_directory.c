@@ -214,6 +214,37 @@ sb_delete_row(sb_ctx_t *cx, int db, sb_key_t *k, sb_refusal_t missing)
 }
 
 
+/* Issue 19: a provider account bound to this tenant by its admin (who
+ * cannot take one another tenant holds), or let go. */
+static int
+sb_account_directory(sb_ctx_t *cx, const sb_cmd_t *cmd)
+{
+    sb_span_t     account = sb_cspan(cmd->target);
+    sb_account_t  a;
+    int           rc;
+
+    rc = sb_account_owner(cx->st, cx->txn, cmd->channel, account, &a);
+    if (rc && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    if (rc == 0 && strcmp(a.tenant, cx->tenant) != 0) {
+        return sb_refuse(cx, cmd->type == SB_CMD_PUT_ACCOUNT
+                             ? SB_REFUSE_ACCOUNT_TAKEN
+                             : SB_REFUSE_UNKNOWN_ACCOUNT);
+    }
+    if (cmd->type == SB_CMD_DELETE_ACCOUNT) {
+        return rc == MDB_NOTFOUND ? sb_refuse(cx, SB_REFUSE_UNKNOWN_ACCOUNT)
+                                  : sb_account_unbind(cx, cmd->channel,
+                                                      account);
+    }
+    if (rc == MDB_NOTFOUND) {
+        cx->res->outcome = SB_CREATED;
+        return sb_account_bind(cx, cmd->channel, account);
+    }
+    return 0;                                   /* this tenant's already */
+}
+
+
 int
 sb_apply_directory(sb_ctx_t *cx, const sb_cmd_t *cmd)
 {
@@ -240,6 +271,9 @@ sb_apply_directory(sb_ctx_t *cx, const sb_cmd_t *cmd)
     case SB_CMD_UNBLOCK:
         sb_open_key(&k, cx->tenant, cmd->channel, cmd->target);
         return sb_delete_row(cx, SB_DB_BLOCK, &k, SB_REFUSE_NOT_BLOCKED);
+    case SB_CMD_PUT_ACCOUNT:
+    case SB_CMD_DELETE_ACCOUNT:
+        return sb_account_directory(cx, cmd);
     default:
         return EINVAL;
     }

@@ -6,7 +6,32 @@
 
 #include "commands/sb_commands.h"
 
-#define SB_FIRE_BATCH  512
+#define SB_FIRE_BATCH    512
+#define SB_NOCLASS_WAIT  3600000       /* a wake with no class: 1 h later */
+
+
+/* R7: a snooze ends; a conversation whose channel no slot class takes
+ * (a reload removed it) cannot be routed, and waits, said in the log. */
+static int
+sb_snooze_over(sb_ctx_t *cx, sb_conv_t *c)
+{
+    if (c->state != SB_STATE_SNOOZED) {
+        return 0;
+    }
+    if (c->klass < 0) {
+        /* a parked row's note comes first: it is said once */
+        if (cx->res->parked == 0) {
+            snprintf(cx->res->note, sizeof(cx->res->note), "conversation "
+                     "%s/c%llu cannot wake: no slot class takes channel %s; "
+                     "it tries again in an hour", cx->tenant,
+                     (unsigned long long) c->id,
+                     sb_channel_name(c->channel));
+        }
+        return sb_deadline_set(cx, c, SB_DL_SNOOZE,
+                               cx->now + SB_NOCLASS_WAIT);
+    }
+    return sb_wake(cx, c, "the snooze ended");
+}
 
 
 /* R13, R14, R14a: the agent did not answer in time; another one who
@@ -54,8 +79,7 @@ sb_fire_one(sb_ctx_t *cx, sb_conv_t *c, int kind)
 
     switch (kind) {
     case SB_DL_SNOOZE:
-        return c->state == SB_STATE_SNOOZED ? sb_wake(cx, c, "the snooze ended")
-                                            : 0;
+        return sb_snooze_over(cx, c);
     case SB_DL_REPLY:
         return sb_reply_overdue(cx, c);
     case SB_DL_CLOSE:
@@ -70,23 +94,74 @@ sb_fire_one(sb_ctx_t *cx, sb_conv_t *c, int kind)
 }
 
 
-/* Fires every deadline due at cmd->now (up to a batch), across tenants. */
+/* A delivery or event row the worker has no free slot for stays due, for
+ * a worker with one (issue 19: after an outage, one FIRE claimed 512 jobs,
+ * each a connection to the provider at once). */
+static int
+sb_over_budget(sb_ctx_t *cx, const sb_cmd_t *cmd, int kind)
+{
+    if (!cmd->u.fire.budgeted) {
+        return 0;
+    }
+    if (kind == SB_DL_DELIVER) {
+        return cx->res->njobs >= (size_t) cmd->u.fire.deliveries;
+    }
+    return kind == SB_DL_HOOK
+           && cx->res->nhooks >= (size_t) cmd->u.fire.hooks;
+}
+
+
+/* One row, deleted already: what it says, if its subject still names it. */
+static int
+sb_fire_row(sb_ctx_t *cx, int kind, uint64_t conv, uint64_t seq, int64_t due)
+{
+    sb_conv_t  *c;
+    int         rc;
+
+    if (kind == SB_DL_HOOK) {
+        /* an event's row stands alone: its conversation may be gone */
+        return sb_hook_claim(cx, conv, seq, due);
+    }
+    rc = sb_conv_get(cx, conv, &c);
+    if (rc) {
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    if (kind == SB_DL_DELIVER) {
+        return sb_delivery_claim(cx, c, seq, due);
+    }
+    if (kind < SB_DL_CONV_KINDS && c->due[kind] == due) {
+        /* a row the conversation no longer names is stale: dropped */
+        c->due[kind] = 0;
+        return sb_fire_one(cx, c, kind);
+    }
+    return 0;
+}
+
+
+/*
+ * Fires every deadline due at cmd->now (up to a batch), across tenants.
+ * A row that cannot be acted on fails this transaction but is remembered
+ * (sb_deadline_failed): the FIRE run again parks it first and fires the
+ * rest, so one bad row never stops the deadlines behind it (issue 19).
+ */
 int
 sb_apply_fire(sb_ctx_t *cx, const sb_cmd_t *cmd)
 {
     MDB_cursor     *cur;
     MDB_val         key, val;
-    sb_conv_t      *c;
     char            tenant[SB_ID_MAX + 1];
     const unsigned char  *p;
     uint64_t        conv, seq;
     int64_t         due;
     size_t          tlen;
     const char     *own = cx->tenant;
-    unsigned char   past[SB_KEY_MAX];
+    unsigned char   past[SB_KEY_MAX + 1];
     size_t          past_len = 0;
     int             rc = 0, n, kind, skipped;
+    unsigned char   row[SB_KEY_MAX];
+    MDB_val         fired = { 0, row };
 
+    SB_TRY(sb_deadline_park_failed(cx));
     cx->tenant = tenant;
     for (n = 0; n < SB_FIRE_BATCH; n++) {
         rc = mdb_cursor_open(cx->txn, SB_DB(cx, SB_DB_DEADLINE), &cur);
@@ -122,12 +197,21 @@ sb_apply_fire(sb_ctx_t *cx, const sb_cmd_t *cmd)
             } else if (tlen > SB_ID_MAX || key.mv_size != 8 + tlen + 18) {
                 rc = mdb_cursor_del(cur, 0);       /* not a row of ours */
                 kind = -1;
+            } else if (sb_over_budget(cx, cmd, p[8 + tlen + 1])) {
+                /* left as it is; the next round starts past it */
+                memcpy(past, key.mv_data, key.mv_size);
+                past[key.mv_size] = '\0';
+                past_len = key.mv_size + 1;
+                cx->res->jobs_waiting = 1;
+                kind = -1;
             } else {
                 memcpy(tenant, p + 8, tlen);
                 tenant[tlen] = '\0';
                 kind = p[8 + tlen + 1];
                 conv = sb_be64(p + 8 + tlen + 2);
                 seq = sb_be64(p + 8 + tlen + 10);
+                memcpy(row, key.mv_data, key.mv_size);
+                fired.mv_size = key.mv_size;
                 rc = mdb_cursor_del(cur, 0);
             }
         }
@@ -138,34 +222,13 @@ sb_apply_fire(sb_ctx_t *cx, const sb_cmd_t *cmd)
         if (kind < 0) {
             continue;
         }
-        if (kind == SB_DL_HOOK) {
-            /* an event's row stands alone: its conversation may be gone */
-            rc = sb_hook_claim(cx, conv, seq, due);
-            if (rc) {
-                break;
-            }
-            continue;
-        }
-
-        rc = sb_conv_get(cx, conv, &c);
-        if (rc == MDB_NOTFOUND) {
-            continue;
-        }
+        rc = sb_fire_row(cx, kind, conv, seq, due);
         if (rc) {
+            /* a store failure is the batch's; any other, this row's */
+            if (!sb_store_failure_rc(rc)) {
+                (void) sb_deadline_failed(cx, &fired, rc);
+            }
             break;
-        }
-        if (kind == SB_DL_DELIVER) {
-            rc = sb_delivery_claim(cx, c, seq, due);
-            if (rc) {
-                break;
-            }
-        } else if (kind < SB_DL_CONV_KINDS && c->due[kind] == due) {
-            /* a row the conversation no longer names is stale: dropped */
-            c->due[kind] = 0;
-            rc = sb_fire_one(cx, c, kind);
-            if (rc) {
-                break;
-            }
         }
     }
     cx->tenant = own;

@@ -25,6 +25,11 @@ sb_apply_let_go(sb_ctx_t *cx, const sb_cmd_t *cmd)
     }
     k = c->klass;
     cx->res->conv = c->id;
+    if (k < 0 && cmd->type == SB_CMD_RELEASE && c->waiting_since) {
+        /* it would be routed again, and no class takes its channel */
+        return sb_refuse_about(cx, SB_REFUSE_NO_SLOT_CLASS, NULL, c->channel,
+                               0, 0);
+    }
 
     if (cmd->type == SB_CMD_END) {
         snprintf(text, sizeof(text), "%s ended this conversation", a->name);

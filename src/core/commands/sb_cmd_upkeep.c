@@ -24,16 +24,20 @@ sb_apply_hook_sent(sb_ctx_t *cx, const sb_cmd_t *cmd)
 }
 
 
-/* the mark every later command of the tenant and its deadlines read */
+/* the mark every later command of the tenant reads; its deadlines go
+ * aside meanwhile, so that no FIRE of any tenant walks past them */
 int
 sb_apply_pause(sb_ctx_t *cx, const sb_cmd_t *cmd)
 {
     sb_key_t  k;
+    size_t    n = 0;
 
     sb_pause_key(&k, cx->tenant);
     if (cmd->type == SB_CMD_PAUSE) {
+        SB_TRY(sb_deadlines_aside(cx, cx->tenant));
         return sb_put(cx->txn, SB_DB(cx, SB_DB_META), &k, "1", 1);
     }
+    SB_TRY(sb_deadlines_back(cx, cx->tenant, &n));
     return sb_del(cx->txn, SB_DB(cx, SB_DB_META), &k);
 }
 

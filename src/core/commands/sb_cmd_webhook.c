@@ -8,6 +8,57 @@
 #include "commands/sb_commands.h"
 
 
+/*
+ * Issue 19: every provider account a delivery names (its messages', its
+ * read watermarks') must be the request's tenant's or no one's yet; one
+ * that is another tenant's refuses the whole delivery (403, nothing
+ * stored), whatever Host the request came with. claim: the accounts no
+ * one holds become this tenant's.
+ */
+static int
+sb_webhook_accounts(sb_ctx_t *cx, const sb_cmd_t *cmd, int claim)
+{
+    const sb_inbound_t  *in;
+    const sb_receipt_t  *r;
+    sb_account_t         a;
+    sb_span_t            account, last = { NULL, 0 };
+    size_t               i, n = cmd->u.webhook.nmessages;
+    int                  channel, rc;
+
+    for (i = 0; i < n + cmd->u.webhook.nreceipts; i++) {
+        if (i < n) {
+            in = &cmd->u.webhook.messages[i];
+            channel = in->channel;
+            account = in->account;
+        } else {
+            r = &cmd->u.webhook.receipts[i - n];
+            if (!r->watermark) {
+                continue;           /* by our send's id: tenant-scoped */
+            }
+            channel = r->channel;
+            account = r->account;
+        }
+        if (account.n == 0 || sb_span_eq(account, last)) {
+            continue;
+        }
+        last = account;
+        if (claim) {
+            SB_TRY(sb_account_claim(cx, channel, account));
+            continue;
+        }
+        rc = sb_account_foreign(cx, channel, account, &a);
+        if (rc == 1) {
+            snprintf(cx->res->subject, sizeof(cx->res->subject), "%.*s",
+                     (int) account.n, account.p);
+            cx->res->detail[0] = channel;
+            return sb_refuse(cx, SB_REFUSE_FOREIGN_ACCOUNT);
+        }
+        SB_TRY(rc);
+    }
+    return 0;
+}
+
+
 int
 sb_apply_webhook(sb_ctx_t *cx, const sb_cmd_t *cmd)
 {
@@ -33,6 +84,11 @@ sb_apply_webhook(sb_ctx_t *cx, const sb_cmd_t *cmd)
                                    in->channel, 0, 0);
         }
     }
+    SB_TRY(sb_webhook_accounts(cx, cmd, 0));
+    if (cx->res->outcome == SB_REFUSED) {
+        return 0;
+    }
+    SB_TRY(sb_webhook_accounts(cx, cmd, 1));
 
     for (i = 0; i < cmd->u.webhook.nmessages; i++) {
         in = &cmd->u.webhook.messages[i];

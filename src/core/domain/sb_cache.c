@@ -322,6 +322,18 @@ sb_agent_synced(sb_agent_t *a)
 }
 
 
+/* The agent's colour in class k as the batch loaded it: what the stats
+ * counters hold of it until the flush. */
+int
+sb_agent_loaded_status(sb_agent_t *a, int k)
+{
+    sb_agent_entry_t  *e = (sb_agent_entry_t *) ((char *) a
+                              - offsetof(sb_agent_entry_t, cur));
+
+    return e->orig_status[k];
+}
+
+
 /*
  * The next number of a sequence: an event log's (the last key of the
  * log, persist 0) or a tenant counter in the meta db (persist 1). Read

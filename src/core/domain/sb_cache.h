@@ -44,8 +44,18 @@ typedef struct {
     sb_agent_t            cur;
 } sb_agent_entry_t;
 
+/* deadline rows a FIRE could not act on, kept across the abort of their
+ * transaction so that the FIRE run again sets them aside (sb_deadline.c) */
+typedef struct {
+    unsigned char  key[SB_KEY_MAX];
+    size_t         len;
+    int            rc;                 /* what acting on it returned */
+} sb_bad_row_t;
+
 struct sb_batch_s {
     sb_store_t   *st;
+    sb_bad_row_t  bad[SB_PARK_MAX];
+    size_t        nbad;
     int64_t       apply_ns;        /* in transactions, apply and flush */
     int64_t       commit_ns;       /* in mdb_txn_commit */
     uint64_t      commands;

@@ -282,7 +282,13 @@ sb_receipt_apply(sb_ctx_t *cx, uint64_t conv, uint64_t seq, int state,
 
 
 /* A read watermark (Messenger, Instagram): every one of our sends the
- * visitor's open conversation holds up to that time has been read. */
+ * visitor's open conversation holds up to that time has been read. The
+ * walk inside the write transaction is bounded: the newest entries only
+ * (a visitor's thousands of messages since our last read send would
+ * otherwise be read one by one, issue 19); a send further back was read
+ * by an earlier watermark, the first read one ends the walk anyway. */
+#define SB_WATERMARK_WALK  256
+
 static int
 sb_watermark_apply(sb_ctx_t *cx, const sb_receipt_t *r, int *moved)
 {
@@ -309,7 +315,7 @@ sb_watermark_apply(sb_ctx_t *cx, const sb_receipt_t *r, int *moved)
     }
 
     /* newest first; the first message already read ends the walk */
-    for (seq = c->seq; seq > 0; seq--) {
+    for (seq = c->seq; seq > 0 && c->seq - seq < SB_WATERMARK_WALK; seq--) {
         SB_TRY(sb_msg_load(cx, c->id, seq, &m));
         if (m.delivery.state == SB_DLV_READ) {
             break;

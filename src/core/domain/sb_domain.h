@@ -53,6 +53,7 @@ typedef struct {
 } sb_ready_snap_t;
 
 sb_ready_snap_t *sb_agent_synced(sb_agent_t *a);
+int sb_agent_loaded_status(sb_agent_t *a, int k);
 int sb_ready_snap(sb_ctx_t *cx, const sb_agent_t *a, sb_ready_snap_t *snap);
 int sb_seq_next(sb_ctx_t *cx, int db, sb_key_t *k, int persist,
     uint64_t *out);
@@ -94,12 +95,34 @@ int sb_deadline_set(sb_ctx_t *cx, sb_conv_t *c, int kind, int64_t due);
 int sb_deadline_clear(sb_ctx_t *cx, sb_conv_t *c, int kind);
 int sb_deadline_clear_all(sb_ctx_t *cx, sb_conv_t *c);
 int sb_deadline_earliest(sb_store_t *st, MDB_txn *txn, int64_t *due);
+/* A row a FIRE failed to act on (a record that does not decode, a rule
+ * that refused it) is remembered across its transaction's abort, then
+ * parked: kept in the meta db, out of the way of the rows behind it,
+ * until the next start puts it back (a reload may have fixed it). */
+#define SB_PARK_MAX  8                /* rows remembered at a time */
+int sb_deadline_failed(sb_ctx_t *cx, const MDB_val *key, int rc);
+size_t sb_deadline_failures(sb_batch_t *b);
+void sb_deadline_failures_clear(sb_batch_t *b);
+int sb_deadline_park_failed(sb_ctx_t *cx);
+int sb_deadline_unpark(sb_ctx_t *cx, size_t *n);
+int sb_deadline_restore(sb_ctx_t *cx, const char *tenant, const char *mark,
+    int skip_paused, size_t *n);
+/* a store failure (full, I/O, memory), as opposed to one row's trouble */
+int sb_store_failure_rc(int rc);
 int sb_deadline_paused(sb_store_t *st, MDB_txn *txn, const MDB_val *key);
 
 /* a tenant being moved to another node (sb_pause.c): a mark in the store,
  * read by every command's transaction and every deadline's firing */
 void sb_pause_key(sb_key_t *k, const char *tenant);
 int sb_tenant_is_paused(sb_store_t *st, MDB_txn *txn, const char *tenant);
+#define SB_TENANT_LIVE    0
+#define SB_TENANT_PAUSED  1
+#define SB_TENANT_MOVED   2
+void sb_moved_key(sb_key_t *k, const char *tenant);
+int sb_tenant_state(sb_store_t *st, MDB_txn *txn, const char *tenant);
+int sb_deadlines_aside(sb_ctx_t *cx, const char *tenant);
+int sb_deadlines_back(sb_ctx_t *cx, const char *tenant, size_t *n);
+int sb_deadlines_back_all(sb_ctx_t *cx, size_t *n);
 
 /* the routing index and presence (sb_ready.c) */
 int sb_ready_sync(sb_ctx_t *cx, sb_agent_t *a);
@@ -110,7 +133,10 @@ int sb_pick(sb_ctx_t *cx, const sb_conv_t *c, const char *exclude,
 
 /* queues (R3) (sb_queue.c) */
 int sb_enqueue(sb_ctx_t *cx, sb_conv_t *c);
+int sb_enqueue_at(sb_ctx_t *cx, sb_conv_t *c, int64_t since);
 int sb_dequeue(sb_ctx_t *cx, sb_conv_t *c);
+int sb_queue_row_del(sb_ctx_t *cx, const char *group, const char *klass,
+    int64_t at, uint64_t id);
 int sb_queue_oldest(sb_ctx_t *cx, const sb_agent_t *a, int k,
     uint64_t avoid, uint64_t *conv);
 
@@ -127,6 +153,28 @@ int sb_wake(sb_ctx_t *cx, sb_conv_t *c, const char *why);
 int sb_last_handler(sb_ctx_t *cx, const sb_conv_t *c, char *agent);
 int sb_held_add(sb_ctx_t *cx, const sb_conv_t *c, const char *agent);
 int sb_held_del(sb_ctx_t *cx, const sb_conv_t *c, const char *agent);
+
+/* slot classes a reload renamed or removed (sb_reclass.c): the rows under
+ * their names moved to the class of now, and the counts made true */
+int sb_reclass_rows(sb_ctx_t *cx, size_t *moved, size_t *stranded);
+int sb_reclass_recount(sb_ctx_t *cx, const char *tenant);
+
+/* provider accounts bound to tenants (sb_accounts.c): global rows, so
+ * that a delivery for another tenant's account is refused */
+typedef struct {
+    int64_t  bound_at;
+    char     tenant[SB_ID_MAX + 1];
+} sb_account_t;
+
+void sb_account_key(sb_key_t *k, int channel, sb_span_t account);
+int sb_account_decode(const MDB_val *val, sb_account_t *a);
+int sb_account_owner(sb_store_t *st, MDB_txn *txn, int channel,
+    sb_span_t account, sb_account_t *a);
+int sb_account_bind(sb_ctx_t *cx, int channel, sb_span_t account);
+int sb_account_unbind(sb_ctx_t *cx, int channel, sb_span_t account);
+int sb_account_foreign(sb_ctx_t *cx, int channel, sb_span_t account,
+    sb_account_t *a);
+int sb_account_claim(sb_ctx_t *cx, int channel, sb_span_t account);
 
 /* the end (R9, R15, R19) (sb_end.c) */
 int sb_end(sb_ctx_t *cx, sb_conv_t *c, const char *by, const char *text,

@@ -16,33 +16,56 @@ sb_queue_prefix(sb_key_t *k, const char *tenant, const char *group,
 
 
 static int
-sb_queue_count(sb_ctx_t *cx, const sb_conv_t *c, int64_t delta)
+sb_queue_count(sb_ctx_t *cx, const char *group, const char *klass,
+    int64_t delta)
 {
     sb_key_t  k;
 
     sb_key_init(&k, cx->tenant);
     sb_key_u8(&k, 'q');
-    sb_key_str(&k, c->group);
-    sb_key_str(&k, cx->cfg->classes[c->klass].name);
+    sb_key_str(&k, group);
+    sb_key_str(&k, klass);
     return sb_count(cx, &k, delta);
+}
+
+
+/* One queue row out, and its length with it; a row that is not there
+ * (one a reload's class change left under another name, moved by the
+ * reconcile) changes no length. */
+int
+sb_queue_row_del(sb_ctx_t *cx, const char *group, const char *klass,
+    int64_t at, uint64_t id)
+{
+    sb_key_t  k;
+    MDB_val   key;
+    int       rc;
+
+    sb_queue_prefix(&k, cx->tenant, group, klass);
+    sb_key_u64(&k, (uint64_t) at);
+    sb_key_u64(&k, id);
+    if (k.overflow) {
+        return 0;
+    }
+    key = sb_key_val(&k);
+    rc = mdb_del(cx->txn, SB_DB(cx, SB_DB_QUEUE), &key, NULL);
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+    return rc ? rc : sb_queue_count(cx, group, klass, -1);
 }
 
 
 int
 sb_dequeue(sb_ctx_t *cx, sb_conv_t *c)
 {
-    sb_key_t  k;
+    int64_t  at = c->queued_at;
 
-    if (c->queued_at == 0 || c->klass < 0) {
+    if (at == 0 || c->klass < 0) {
         return 0;
     }
-    sb_queue_prefix(&k, cx->tenant, c->group,
-                    cx->cfg->classes[c->klass].name);
-    sb_key_u64(&k, (uint64_t) c->queued_at);
-    sb_key_u64(&k, c->id);
     c->queued_at = 0;
-    SB_TRY(sb_queue_count(cx, c, -1));
-    return sb_del(cx->txn, SB_DB(cx, SB_DB_QUEUE), &k);
+    return sb_queue_row_del(cx, c->group, cx->cfg->classes[c->klass].name, at,
+                            c->id);
 }
 
 
@@ -50,8 +73,17 @@ sb_dequeue(sb_ctx_t *cx, sb_conv_t *c)
 int
 sb_enqueue(sb_ctx_t *cx, sb_conv_t *c)
 {
+    return sb_enqueue_at(cx, c, c->waiting_since ? c->waiting_since
+                                                 : cx->now);
+}
+
+
+/* In line at since (a conversation moved to another class keeps its
+ * place). */
+int
+sb_enqueue_at(sb_ctx_t *cx, sb_conv_t *c, int64_t since)
+{
     sb_key_t  k;
-    int64_t   since = c->waiting_since ? c->waiting_since : cx->now;
 
     if (c->klass < 0) {
         return MDB_INCOMPATIBLE;
@@ -64,7 +96,7 @@ sb_enqueue(sb_ctx_t *cx, sb_conv_t *c)
                     cx->cfg->classes[c->klass].name);
     sb_key_u64(&k, (uint64_t) since);
     sb_key_u64(&k, c->id);
-    SB_TRY(sb_queue_count(cx, c, 1));
+    SB_TRY(sb_queue_count(cx, c->group, cx->cfg->classes[c->klass].name, 1));
     return sb_put(cx->txn, SB_DB(cx, SB_DB_QUEUE), &k, "", 0);
 }
 

@@ -22,7 +22,7 @@ int
 sb_held_add(sb_ctx_t *cx, const sb_conv_t *c, const char *agent)
 {
     sb_key_t     k;
-    const char  *klass = cx->cfg->classes[c->klass].name;
+    const char  *klass = c->klass >= 0 ? cx->cfg->classes[c->klass].name : "";
 
     sb_held_key(&k, cx->tenant, agent, c->id);
     return sb_put(cx->txn, SB_DB(cx, SB_DB_HELD), &k, klass, strlen(klass));
@@ -45,8 +45,12 @@ sb_assign(sb_ctx_t *cx, sb_conv_t *c, sb_agent_t *a)
 {
     sb_event_t  e;
     char        text[SB_NAME_MAX + 32];
-    const char *klass = cx->cfg->classes[c->klass].name;
+    const char *klass;
 
+    if (c->klass < 0) {
+        return MDB_INCOMPATIBLE;           /* refused before any write */
+    }
+    klass = cx->cfg->classes[c->klass].name;
     SB_TRY(sb_dequeue(cx, c));
     c->state = SB_STATE_ASSIGNED;
     snprintf(c->agent, sizeof(c->agent), "%s", a->id);

@@ -32,8 +32,22 @@ char *sb_hook_body(const unsigned char *record, size_t len,
     const char *tenant, size_t *body_len);
 void sb_query_hooks(sb_store_t *st, MDB_txn *txn, const char *tenant,
     uint64_t cursor, sb_answer_t *ans);
+/* A page of a thread (issue 19): the last `limit` entries before seq
+ * `before` (0: the newest), in order. A thread is never rendered whole:
+ * a conversation of 20,000 messages would be megabytes on every read. */
+typedef struct {
+    uint32_t  limit;
+    uint64_t  before;
+} sb_page_t;
+
+#define SB_THREAD_PAGE      50     /* a read's default */
+#define SB_THREAD_PAGE_MAX  500
+#define SB_THREAD_TAIL      5      /* an action's answer: its own entries */
+
+/* thread NULL: without it */
 int sb_render_conversation(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
-    const char *tenant, const sb_conv_t *c, int64_t now, int thread);
+    const char *tenant, const sb_conv_t *c, int64_t now,
+    const sb_page_t *thread);
 int sb_render_agent(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
     const char *tenant, const sb_agent_t *a, int64_t now, int held);
 
@@ -58,8 +72,13 @@ void sb_query_agent_me(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *agent, int64_t now, sb_answer_t *ans);
 int sb_query_agent_seen(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *agent, int64_t *seen_at);
+void sb_query_account(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    int channel, const char *account, sb_answer_t *ans);
+void sb_query_accounts(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    sb_answer_t *ans);
 void sb_query_conversation(sb_store_t *st, MDB_txn *txn, const char *tenant,
-    const char *id, const char *agent, int64_t now, sb_answer_t *ans);
+    const char *id, const char *agent, const sb_page_t *page, int64_t now,
+    sb_answer_t *ans);
 void sb_query_group(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *id, sb_answer_t *ans);
 void sb_query_ledger(sb_store_t *st, MDB_txn *txn, const char *tenant,
@@ -96,6 +115,7 @@ int sb_stats_gather(sb_store_t *st, MDB_txn *txn, const char *tenant,
 
 const char *sb_refusal_name(int refusal);
 void sb_tenant_paused_answer(sb_answer_t *ans);
+void sb_tenant_moved_answer(sb_answer_t *ans);
 
 /* Prometheus text of what the store knows, every tenant (sb_metrics.c),
  * and a family's HELP and TYPE lines */
@@ -125,7 +145,26 @@ typedef struct {
     int64_t  exp;
 } sb_claims_t;
 
-int sb_jwt_verify(const char *token, size_t len, const unsigned char *key,
-    size_t keylen, int64_t now_s, sb_claims_t *claims, const char **why);
+enum { SB_ROLE_AGENT, SB_ROLE_VISITOR, SB_ROLE_ADMIN, SB_ROLE_COUNT };
+
+/* A key that signs tokens: for those whose header names its kid (or,
+ * kid NULL, those that name none), of one tenant or any (NULL), of some
+ * roles or all (0; else bits 1 << SB_ROLE_*). */
+typedef struct {
+    const unsigned char  *secret;
+    size_t                len;
+    const char           *kid;
+    const char           *tenant;
+    unsigned              roles;
+} sb_jwt_key_t;
+
+typedef struct {
+    const sb_jwt_key_t  *keys;
+    size_t               n;
+    int64_t              max_age[SB_ROLE_COUNT];  /* s; 0: no maximum */
+} sb_jwt_keys_t;
+
+int sb_jwt_verify(const char *token, size_t len, const sb_jwt_keys_t *keys,
+    int64_t now_s, sb_claims_t *claims, const char **why);
 
 #endif

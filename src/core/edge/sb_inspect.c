@@ -81,7 +81,7 @@ sb_query_conversations(sb_store_t *st, MDB_txn *txn, const char *tenant,
             more = 1;
             break;
         }
-        rc = sb_render_conversation(&w, st, txn, tenant, &c, now, 0);
+        rc = sb_render_conversation(&w, st, txn, tenant, &c, now, NULL);
         if (rc) {
             break;
         }

@@ -116,19 +116,63 @@ sb_claim_time(const sb_json_doc_t *d, const char *name, int64_t *v,
 }
 
 
-int
-sb_jwt_verify(const char *token, size_t len, const unsigned char *key,
-    size_t keylen, int64_t now_s, sb_claims_t *claims, const char **why)
+/* The keys that may have signed a token: those of its kid, or, without
+ * one, the unnamed ones (the key and the one a rotation replaces). */
+static int
+sb_key_fits(const sb_jwt_key_t *k, sb_span_t kid)
 {
-    const char     *dot1, *dot2;
-    unsigned char   mac[EVP_MAX_MD_SIZE], sig[64], part[2048];
-    unsigned int    maclen = 0;
-    long            n;
-    sb_json_doc_t   d;
-    sb_json_tok_t   toks[32];
-    sb_arena_t     *mem = NULL;
-    int64_t         nbf = 0;
-    int             ok;
+    if (kid.p == NULL) {
+        return k->kid == NULL;
+    }
+    return k->kid && strlen(k->kid) == kid.n
+           && memcmp(k->kid, kid.p, kid.n) == 0;
+}
+
+
+static int
+sb_signed_by(const sb_jwt_key_t *k, const char *token, size_t signed_len,
+    const unsigned char *sig)
+{
+    unsigned char  mac[EVP_MAX_MD_SIZE];
+    unsigned int   maclen = 0;
+
+    return HMAC(EVP_sha256(), k->secret, (int) k->len,
+                (const unsigned char *) token, signed_len, mac, &maclen)
+           != NULL && maclen == 32 && CRYPTO_memcmp(mac, sig, 32) == 0;
+}
+
+
+static int
+sb_role_index(const char *role)
+{
+    return strcmp(role, "agent") == 0 ? SB_ROLE_AGENT
+           : strcmp(role, "visitor") == 0 ? SB_ROLE_VISITOR
+           : strcmp(role, "admin") == 0 ? SB_ROLE_ADMIN : -1;
+}
+
+
+/*
+ * The header is read first (it is small, and names the key); then the
+ * signature over the raw "header.payload" bytes, in constant time, with
+ * the key(s) it names, before the claims are parsed. Claims given twice
+ * are refused: which one counts would depend on the reader.
+ */
+int
+sb_jwt_verify(const char *token, size_t len, const sb_jwt_keys_t *keys,
+    int64_t now_s, sb_claims_t *claims, const char **why)
+{
+    const char          *dot1, *dot2;
+    const sb_jwt_key_t  *key = NULL;
+    unsigned char        sig[64], part[2048];
+    long                 n;
+    sb_json_doc_t        d;
+    sb_json_tok_t        toks[32];
+    sb_arena_t          *mem = NULL;
+    sb_span_t            kid = { NULL, 0 };
+    uint32_t             t;
+    int64_t              nbf = 0, iat = 0, max;
+    size_t               i;
+    int                  ok, role;
 
     memset(claims, 0, sizeof(*claims));
     *why = "malformed token";
@@ -141,28 +185,16 @@ sb_jwt_verify(const char *token, size_t len, const unsigned char *key,
     if (dot2 == NULL) {
         return -1;
     }
-
     n = sb_b64url_decode(dot2 + 1, len - (size_t) (dot2 + 1 - token),
                          sig, sizeof(sig));
     if (n != 32) {
         return -1;
     }
-    if (HMAC(EVP_sha256(), key, (int) keylen, (const unsigned char *) token,
-             (size_t) (dot2 - token), mac, &maclen) == NULL
-        || maclen != 32)
-    {
-        *why = "cannot compute signature";
-        return -1;
-    }
-    if (CRYPTO_memcmp(mac, sig, 32) != 0) {
-        *why = "bad signature";
-        return -1;
-    }
 
     n = sb_b64url_decode(token, (size_t) (dot1 - token), part, sizeof(part));
     ok = n >= 0
-         && sb_json_read_in(&d, (const char *) part, (size_t) n, 0, &mem,
-                            toks, 32) == 0
+         && sb_json_read_in(&d, (const char *) part, (size_t) n,
+                            SB_JSON_NO_DUPLICATES, &mem, toks, 32) == 0
          && sb_json_is(&d, 0, SB_JSON_OBJECT)
          && sb_span_is(sb_json_get_str(&d, 0, "alg"), "HS256");
     if (!ok) {
@@ -170,14 +202,40 @@ sb_jwt_verify(const char *token, size_t len, const unsigned char *key,
         *why = "token algorithm must be HS256";
         return -1;
     }
+    t = sb_json_get(&d, 0, "kid");
+    if (t != SB_JSON_NONE) {
+        kid = sb_json_str(&d, t);
+        if (!sb_json_is(&d, t, SB_JSON_STRING) || kid.n == 0) {
+            sb_arena_free(mem);
+            *why = "token kid must be a string";
+            return -1;
+        }
+    }
+    for (i = 0; i < keys->n && key == NULL; i++) {
+        if (sb_key_fits(&keys->keys[i], kid)
+            && sb_signed_by(&keys->keys[i], token, (size_t) (dot2 - token),
+                            sig))
+        {
+            key = &keys->keys[i];
+        }
+    }
+    sb_arena_free(mem);
+    mem = NULL;
+    if (key == NULL) {
+        *why = kid.p ? "bad signature, or no key of that kid"
+                     : "bad signature";
+        return -1;
+    }
 
     n = sb_b64url_decode(dot1 + 1, (size_t) (dot2 - dot1 - 1), part,
                          sizeof(part));
     if (n < 0
-        || sb_json_read_in(&d, (const char *) part, (size_t) n, 0, &mem,
-                           toks, 32) != 0
+        || sb_json_read_in(&d, (const char *) part, (size_t) n,
+                           SB_JSON_NO_DUPLICATES, &mem, toks, 32) != 0
         || !sb_json_is(&d, 0, SB_JSON_OBJECT))
     {
+        *why = d.error[0] && strstr(d.error, "duplicate")
+               ? "token has a claim twice" : "malformed token";
         sb_arena_free(mem);
         return -1;
     }
@@ -189,10 +247,11 @@ sb_jwt_verify(const char *token, size_t len, const unsigned char *key,
          && sb_claim_string(&d, "chn", claims->channel,
                             sizeof(claims->channel), 0) == 0
          && sb_claim_time(&d, "exp", &claims->exp, 1) == 0
-         && sb_claim_time(&d, "nbf", &nbf, 0) == 0;
+         && sb_claim_time(&d, "nbf", &nbf, 0) == 0
+         && sb_claim_time(&d, "iat", &iat, 0) == 0;
     sb_arena_free(mem);
     if (!ok) {
-        *why = "token lacks sub, role or exp, or has a bad exp or nbf";
+        *why = "token lacks sub, role or exp, or has a bad exp, nbf or iat";
         return -1;
     }
 
@@ -206,6 +265,30 @@ sb_jwt_verify(const char *token, size_t len, const unsigned char *key,
     }
     if (nbf > now_s) {
         *why = "token not valid yet (nbf)";
+        return -1;
+    }
+    role = sb_role_index(claims->role);
+    if (role < 0) {
+        *why = "token role is not agent, visitor or admin";
+        return -1;
+    }
+    if (key->roles && !(key->roles & (1u << role))) {
+        *why = "this key does not sign tokens of that role";
+        return -1;
+    }
+    if (key->tenant && strcmp(key->tenant, claims->tenant[0]
+                                           ? claims->tenant : "default") != 0)
+    {
+        *why = "this key does not sign tokens of that tenant";
+        return -1;
+    }
+    /* a stolen token is worth at most the maximum age, however long
+     * its issuer made it */
+    max = keys->max_age[role];
+    if (max > 0 && (claims->exp - now_s > max
+                    || (iat && claims->exp - iat > max)))
+    {
+        *why = "token lives longer than switchboard_token_max_age";
         return -1;
     }
     *why = NULL;

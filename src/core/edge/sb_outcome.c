@@ -33,7 +33,11 @@ static const sb_refusal_name_t  sb_refusals[SB_REFUSE_COUNT] = {
     [SB_REFUSE_BUILTIN_GROUP] = { 409, "builtin_group" },
     [SB_REFUSE_GROUP_IN_USE] = { 409, "group_in_use" },
     [SB_REFUSE_NOT_BLOCKED] = { 404, "not_blocked" },
-    [SB_REFUSE_TENANT_PAUSED] = { 503, "tenant_paused" }
+    [SB_REFUSE_TENANT_PAUSED] = { 503, "tenant_paused" },
+    [SB_REFUSE_TENANT_MOVED] = { 421, "tenant_moved" },
+    [SB_REFUSE_FOREIGN_ACCOUNT] = { 403, "foreign_account" },
+    [SB_REFUSE_ACCOUNT_TAKEN] = { 409, "account_taken" },
+    [SB_REFUSE_UNKNOWN_ACCOUNT] = { 404, "unknown_account" }
 };
 
 
@@ -43,6 +47,18 @@ sb_tenant_paused_answer(sb_answer_t *ans)
 {
     sb_answer_error(ans, 503, "tenant_paused", "this tenant is being moved "
                     "to another node; try again shortly");
+}
+
+
+/* 421 tenant_moved: the tenant was moved to another node and dropped
+ * here (sb-tenant drop's tombstone); a front routing on the pins sends
+ * the retry there */
+void
+sb_tenant_moved_answer(sb_answer_t *ans)
+{
+    sb_answer_error(ans, 421, "tenant_moved", "this tenant was moved to "
+                    "another node; send this to its new node (through the "
+                    "front)");
 }
 
 
@@ -154,6 +170,24 @@ sb_refusal_answer(const sb_cmd_t *cmd, const sb_result_t *res,
     case SB_REFUSE_TENANT_PAUSED:
         sb_tenant_paused_answer(ans);
         break;
+    case SB_REFUSE_TENANT_MOVED:
+        sb_tenant_moved_answer(ans);
+        break;
+    case SB_REFUSE_FOREIGN_ACCOUNT:
+        sb_answer_error(ans, r->status, r->code, "%s account %s belongs to "
+                        "another tenant: nothing stored",
+                        sb_channel_name(res->detail[0]), s);
+        break;
+    case SB_REFUSE_ACCOUNT_TAKEN:
+        sb_answer_error(ans, r->status, r->code, "%s account %s belongs to "
+                        "another tenant", sb_channel_name(cmd->channel),
+                        cmd->target);
+        break;
+    case SB_REFUSE_UNKNOWN_ACCOUNT:
+        sb_answer_error(ans, r->status, r->code, "%s account %s is not this "
+                        "tenant's", sb_channel_name(cmd->channel),
+                        cmd->target);
+        break;
     default:
         sb_answer_error(ans, 500, "bad_refusal", "refused");
         break;
@@ -187,10 +221,13 @@ static void
 sb_conversation_answer(sb_store_t *st, MDB_txn *txn, const sb_cmd_t *cmd,
     uint64_t id, sb_answer_t *ans)
 {
-    char  conv[24];
+    static const sb_page_t  tail = { SB_THREAD_TAIL, 0 };
+    char                    conv[24];
 
+    /* its last entries (the action's own among them), not the thread */
     sb_conv_name(id, conv);
-    sb_query_conversation(st, txn, cmd->tenant, conv, NULL, cmd->now, ans);
+    sb_query_conversation(st, txn, cmd->tenant, conv, NULL, &tail, cmd->now,
+                          ans);
 }
 
 
@@ -304,6 +341,11 @@ sb_result_answer(sb_store_t *st, MDB_txn *txn, const sb_cmd_t *cmd,
     case SB_CMD_PAUSE:
     case SB_CMD_RESUME:
         sb_pause_answer(cmd, ans);
+        return;
+    case SB_CMD_PUT_ACCOUNT:
+        sb_query_account(st, txn, cmd->tenant, cmd->channel, cmd->target,
+                         ans);
+        ans->status = ans->status == 200 && created ? 201 : ans->status;
         return;
     default:
         ans->status = 204;

@@ -288,7 +288,8 @@ sb_handled_by(sb_store_t *st, MDB_txn *txn, const char *tenant,
 /* agent NULL: the admin's view; otherwise only for one who handled it. */
 void
 sb_query_conversation(sb_store_t *st, MDB_txn *txn, const char *tenant,
-    const char *id, const char *agent, int64_t now, sb_answer_t *ans)
+    const char *id, const char *agent, const sb_page_t *page, int64_t now,
+    sb_answer_t *ans)
 {
     sb_conv_t   c;
     sb_jw_t     w;
@@ -309,7 +310,7 @@ sb_query_conversation(sb_store_t *st, MDB_txn *txn, const char *tenant,
     }
     sb_jw_init(&w, 2048);
     if (rc == 0) {
-        rc = sb_render_conversation(&w, st, txn, tenant, &c, now, 1);
+        rc = sb_render_conversation(&w, st, txn, tenant, &c, now, page);
     }
     sb_jw_finish(&w, rc, ans);
 }
@@ -520,4 +521,90 @@ sb_query_block(sb_store_t *st, MDB_txn *txn, const char *tenant,
     }
     sb_jw_obj_end(&w);
     (void) sb_jw_answer(&w, 200, ans);
+}
+
+
+static void
+sb_jw_account(sb_jw_t *w, int channel, sb_span_t account,
+    const sb_account_t *a)
+{
+    sb_jw_obj(w);
+    sb_jw_kstr(w, "channel", sb_channel_name(channel));
+    sb_jw_kspan(w, "account", account);
+    sb_jw_kstr(w, "tenant", a->tenant);
+    sb_jw_ktime(w, "bound_at", a->bound_at);
+    sb_jw_obj_end(w);
+}
+
+
+/* One provider account of the tenant (issue 19); another tenant's is
+ * none of this one's business: 404 as if unbound. */
+void
+sb_query_account(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    int channel, const char *account, sb_answer_t *ans)
+{
+    sb_account_t  a;
+    sb_jw_t       w;
+    sb_span_t     id = sb_cspan(account);
+    int           rc = sb_account_owner(st, txn, channel, id, &a);
+
+    if (rc == MDB_NOTFOUND || (rc == 0 && strcmp(a.tenant, tenant) != 0)) {
+        sb_answer_error(ans, 404, "unknown_account", "%s account %s is not "
+                        "this tenant's", sb_channel_name(channel), account);
+        return;
+    }
+    if (rc) {
+        sb_store_error(ans, rc);
+        return;
+    }
+    sb_jw_init(&w, 128);
+    sb_jw_account(&w, channel, id, &a);
+    (void) sb_jw_answer(&w, 200, ans);
+}
+
+
+/* {"accounts":[…]}: the tenant's provider accounts, by channel and id.
+ * The rows are global (a delivery names its account, not its tenant):
+ * every binding is read, and the tenant's kept. */
+void
+sb_query_accounts(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    sb_answer_t *ans)
+{
+    MDB_cursor    *cur;
+    MDB_val        key, val;
+    sb_key_t       prefix;
+    sb_account_t   a;
+    sb_span_t      id;
+    sb_jw_t        w;
+    int            rc;
+
+    sb_account_key(&prefix, 0, (sb_span_t) { "", 0 });
+    prefix.n -= 2;                            /* the mark only */
+    rc = mdb_cursor_open(txn, st->db[SB_DB_META], &cur);
+    if (rc) {
+        sb_store_error(ans, rc);
+        return;
+    }
+    sb_jw_init(&w, 256);
+    sb_jw_obj(&w);
+    sb_jw_key(&w, "accounts");
+    sb_jw_arr(&w);
+    key = sb_key_val(&prefix);
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == 0 && sb_key_has_prefix(&key, &prefix);
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (key.mv_size < prefix.n + 3 || sb_account_decode(&val, &a) != 0
+            || strcmp(a.tenant, tenant) != 0)
+        {
+            continue;
+        }
+        id.p = (const char *) key.mv_data + prefix.n + 1;
+        id.n = key.mv_size - prefix.n - 2;
+        sb_jw_account(&w, ((unsigned char *) key.mv_data)[prefix.n], id, &a);
+    }
+    mdb_cursor_close(cur);
+    sb_jw_arr_end(&w);
+    sb_jw_obj_end(&w);
+    sb_jw_finish(&w, rc == MDB_NOTFOUND ? 0 : rc, ans);
 }

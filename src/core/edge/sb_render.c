@@ -237,17 +237,6 @@ sb_tag_row(MDB_val *key, MDB_val *val, void *data)
 
 
 static int
-sb_thread_row(MDB_val *key, MDB_val *val, void *data)
-{
-    sb_rows_t  *r = data;
-    sb_span_t   rec = { val->mv_data, val->mv_size };
-
-    sb_render_message(r->w, rec);
-    return 0;
-}
-
-
-static int
 sb_list(sb_jw_t *w, const char *name, MDB_txn *txn, MDB_dbi dbi,
     const char *tenant, uint64_t conv, sb_row_pt row)
 {
@@ -267,10 +256,85 @@ sb_list(sb_jw_t *w, const char *name, MDB_txn *txn, MDB_dbi dbi,
 }
 
 
+/*
+ * "thread": the page's entries in order, then "thread_before": the seq to
+ * pass as ?before= for the entries before them, or null at the start. The
+ * cursor steps back over the page once to find its first entry, then
+ * renders forward: 2 x limit steps, whatever the thread's length.
+ */
+static int
+sb_thread_page(sb_jw_t *w, MDB_txn *txn, MDB_dbi dbi, const char *tenant,
+    uint64_t conv, const sb_page_t *page)
+{
+    MDB_cursor  *cur;
+    MDB_val      key, val;
+    sb_key_t     prefix, from;
+    uint64_t     first = 0, seq, before = page->before ? page->before
+                                                       : UINT64_MAX;
+    uint32_t     n = 0;
+    int          rc, older = 0;
+
+    sb_key_init(&prefix, tenant);
+    sb_key_u64(&prefix, conv);
+    from = prefix;
+    sb_key_u64(&from, before);
+    SB_TRY(mdb_cursor_open(txn, dbi, &cur));
+
+    key = sb_key_val(&from);
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    rc = mdb_cursor_get(cur, &key, &val, rc == 0 ? MDB_PREV : MDB_LAST);
+    while (rc == 0 && sb_key_has_prefix(&key, &prefix)
+           && key.mv_size == prefix.n + 8)
+    {
+        if (n == page->limit) {
+            older = 1;
+            break;
+        }
+        first = sb_be64((unsigned char *) key.mv_data + prefix.n);
+        n++;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
+    }
+    if (rc && rc != MDB_NOTFOUND) {
+        mdb_cursor_close(cur);
+        return rc;
+    }
+
+    sb_jw_key(w, "thread");
+    sb_jw_arr(w);
+    rc = 0;
+    if (n) {
+        from = prefix;
+        sb_key_u64(&from, first);
+        key = sb_key_val(&from);
+        for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+             rc == 0 && n > 0 && sb_key_has_prefix(&key, &prefix);
+             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT), n--)
+        {
+            seq = sb_be64((unsigned char *) key.mv_data + prefix.n);
+            if (seq >= before) {
+                break;
+            }
+            sb_render_message(w, (sb_span_t) { val.mv_data, val.mv_size });
+        }
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+    }
+    sb_jw_arr_end(w);
+    mdb_cursor_close(cur);
+    sb_jw_key(w, "thread_before");
+    if (older) {
+        sb_jw_int(w, (int64_t) first);
+    } else {
+        sb_jw_null(w);
+    }
+    return rc;
+}
+
+
 /* R18: handlers in order with times, the age and the agent's silence. */
 int
 sb_render_conversation(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
-    const char *tenant, const sb_conv_t *c, int64_t now, int thread)
+    const char *tenant, const sb_conv_t *c, int64_t now,
+    const sb_page_t *thread)
 {
     int64_t  end = c->ended_at ? c->ended_at : now;
 
@@ -310,8 +374,9 @@ sb_render_conversation(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
     SB_TRY(sb_list(w, "handlers", txn, st->db[SB_DB_HANDLER], tenant, c->id,
                    sb_handler_row));
     if (thread) {
-        SB_TRY(sb_list(w, "thread", txn, st->db[SB_DB_MSG], tenant, c->id,
-                       sb_thread_row));
+        sb_jw_kint(w, "thread_length", (int64_t) c->seq);
+        SB_TRY(sb_thread_page(w, txn, st->db[SB_DB_MSG], tenant, c->id,
+                              thread));
     }
     sb_jw_obj_end(w);
     return 0;

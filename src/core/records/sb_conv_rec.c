@@ -1,6 +1,7 @@
 /* The conversation record: its state, channel and class, the times that
  * drive routing and deadlines, who holds it, and the provider's names
- * for answering it. The class is stored by name (nginx.conf may change). */
+ * for answering it. The class is stored by name (nginx.conf may change);
+ * a name no class has any more reads as its channel's class of now. */
 
 #include <stdio.h>
 
@@ -84,6 +85,11 @@ sb_conv_decode(const void *p, size_t n, sb_conv_t *c, const sb_config_t *cfg)
         || c->channel >= SB_CH_COUNT || c->end_reason >= SB_WHY_COUNT)
     {
         return MDB_CORRUPTED;
+    }
+    if (c->klass < 0) {
+        /* its class was renamed or removed by a reload: it takes the one
+         * its channel belongs to now (-1 when none does, issue 19) */
+        c->klass = (int8_t) sb_class_of_channel(cfg, c->channel);
     }
     return 0;
 }

@@ -212,4 +212,9 @@ size_t sb_owner_visitor(int channel, const char *visitor, char *buf,
 size_t sb_conv_name(uint64_t id, char *buf);
 int sb_conv_parse(const char *s, size_t len, uint64_t *id);
 
+/* a row from outside the store, checked for db (sb_row_check.c): 0, or
+ * -1 when no writer of ours could have made it */
+int sb_row_check(const sb_config_t *cfg, int db, const void *key,
+    size_t klen, const void *val, size_t vlen);
+
 #endif

@@ -207,7 +207,8 @@ sb_cmd_name(int type)
         "release", "transfer", "tags", "block", "availability", "seen",
         "put_agent", "delete_agent", "put_group", "delete_group",
         "put_canned", "delete_canned", "unblock", "fire", "delivered",
-        "purge", "hook_sent", "hook_replay", "pause", "resume"
+        "purge", "hook_sent", "hook_replay", "pause", "resume",
+        "reconcile", "put_account", "delete_account"
     };
 
     return type >= 0 && type < SB_CMD_COUNT ? names[type] : "?";

@@ -28,13 +28,18 @@ sub read_secret {
 }
 
 # mint($secret, sub => 'alice', role => 'agent', ttl => 3600, tnt => …, chn => …)
+# _kid => 'k' names the key in the header; _payload => '{…}' is the
+# payload's JSON as written (a claim twice, say)
 sub mint {
     my ($secret, %c) = @_;
     my $ttl = delete $c{ttl} // 3600;
+    my $kid = delete $c{_kid};
+    my $raw = delete $c{_payload};
     $c{exp} //= time + $ttl;
     my $json = JSON::PP->new->canonical;
-    my $head = b64url($json->encode({ alg => 'HS256', typ => 'JWT' }));
-    my $body = b64url($json->encode(\%c));
+    my $head = b64url($json->encode({ alg => 'HS256', typ => 'JWT',
+                                      (defined $kid ? (kid => $kid) : ()) }));
+    my $body = b64url($raw // $json->encode(\%c));
     my $sig = b64url(hmac_sha256("$head.$body", $secret));
     return "$head.$body.$sig";
 }
