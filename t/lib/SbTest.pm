@@ -74,9 +74,14 @@ sub conf_text {
     my $listen = $self->{listen} ? " $self->{listen}" : '';
     my $events = $self->{events} // '';
     my $level = $self->{log_level} // $LOG_LEVEL;
+    # a binary upgrade (USR2) execs nginx with only the env nginx.conf
+    # names: an ASan build needs its runtime preloaded there too
+    my $env = join '', map { "env $_;\n" }
+                       grep { exists $ENV{$_} }
+                       qw(LD_PRELOAD ASAN_OPTIONS UBSAN_OPTIONS);
     my $store = $self->{store} // "switchboard_store $p/store size=256m;";
     return <<"CONF";
-daemon on;
+${env}daemon on;
 master_process on;
 worker_processes $self->{workers};
 error_log $p/logs/error.log $level;
