@@ -295,13 +295,15 @@ static int
 sb_jr_unique(sb_jr_t *r, uint32_t obj)
 {
     const sb_json_doc_t  *d = r->d;
-    sb_span_t            *keys;
+    sb_span_t            *keys, small[16];
     uint32_t              k, n = d->tok[obj].size, i = 0;
 
     if (n < 2) {
         return 0;
     }
-    keys = sb_arena_alloc(d->mem, n * sizeof(sb_span_t));
+    /* a request's or a token's few keys sort on the stack: no arena is
+     * made for them (a token is read on every request) */
+    keys = n <= 16 ? small : sb_arena_alloc(d->mem, n * sizeof(sb_span_t));
     if (keys == NULL) {
         return sb_jr_fail(r, "out of memory");
     }
