@@ -141,27 +141,41 @@ my ($R204, $RNCHAN, $RVIS, $RHOOK) = ('nginx return 204',
     'Nchan publish, 1000 channels, memory',
     "Switchboard visitor messages ($senders visitors)",
     'Switchboard signed WhatsApp webhooks');
+my ($BVIS, $BHOOK) = ('baseline visitor messages', 'baseline signed webhooks');
 for my $r (1 .. $rounds) {
     print "round $r\n";
     measure($R204, $main, path => '/204');
     measure($RNCHAN, $main, path => '/nchan/pub/0', script => "$p/nchan.lua")
       if $nchan;
-    measure($RVIS, $main, path => '/visitor/messages',
-            script => "$p/visitor.lua");
-    measure($RHOOK, $main, path => '/webhooks/whatsapp',
-            script => "$p/webhook.lua", arg => $r);
-    next unless $base;
-    measure('baseline visitor messages', $base, path => '/visitor/messages',
-            script => "$base->{prefix}/visitor.lua");
-    measure('baseline signed webhooks', $base, path => '/webhooks/whatsapp',
-            script => "$base->{prefix}/webhook.lua", arg => $r);
+    # with a baseline, each load runs on the two builds back to back, and
+    # every other round the baseline goes first: what the host does
+    # meanwhile then falls on both builds alike
+    my @vis = ([$RVIS, $main, "$p/visitor.lua"]);
+    my @hook = ([$RHOOK, $main, "$p/webhook.lua"]);
+    if ($base) {
+        push @vis, [$BVIS, $base, "$base->{prefix}/visitor.lua"];
+        push @hook, [$BHOOK, $base, "$base->{prefix}/webhook.lua"];
+        @$_ = reverse @$_ for $r % 2 ? () : (\@vis, \@hook);
+    }
+    measure($_->[0], $_->[1], path => '/visitor/messages',
+            script => $_->[2]) for @vis;
+    measure($_->[0], $_->[1], path => '/webhooks/whatsapp',
+            script => $_->[2], arg => $r) for @hook;
 }
 $main->stop;
 if ($base) {
     $base->stop;
     printf "\nbaseline %s: visitor messages %.0f req/s, webhooks %.0f req/s\n",
-      $ENV{BENCH_BASELINE}, rate('baseline visitor messages'),
-      rate('baseline signed webhooks');
+      $ENV{BENCH_BASELINE}, rate($BVIS), rate($BHOOK);
+    # the pair of one round ran back to back: the median of the rounds'
+    # ratios compares the builds, the ratio of medians mixes rounds
+    for ([visitor => $RVIS, $BVIS], [webhooks => $RHOOK, $BHOOK]) {
+        my ($what, $now, $then) = @$_;
+        my $by = per_round($now, $then);
+        printf "  this build / baseline, %-8s by round %s: median %.2f "
+             . "(ratio of medians %.2f)\n", $what, $by,
+          median(split ' ', $by), rate($now) / (rate($then) || 1);
+    }
 }
 
 my %fig = (r204 => rate($R204), nchan => $nchan ? rate($RNCHAN) : 0,
@@ -203,7 +217,9 @@ hook_script("$_->{prefix}/webhook.lua", "$p/hooks", '/webhooks/whatsapp')
   for values %srv;
 for my $r (1 .. $rounds) {
     print "round $r\n";
-    for my $kind (qw(pending ended)) {
+    # each round swaps which store goes first: the host's drift within a
+    # round then falls on both sides alike
+    for my $kind ($r % 2 ? qw(pending ended) : qw(ended pending)) {
         measure("webhooks, $pending conversations, $kind", $srv{$kind},
                 path => '/webhooks/whatsapp',
                 script => "$srv{$kind}{prefix}/webhook.lua", arg => $r);
