@@ -166,10 +166,13 @@ test-deb: deb
 	@$(MAKE) -s deps EXTRA_PKGS=curl
 	bash t/package.sh $(CURDIR)/$(DEB_FILE)
 
-# The chaos test of the suite (t/soak.t, 20 s there) for SOAK_SECONDS.
+# The chaos test of the suite (t/soak.t, 20 s there) for SOAK_SECONDS, then
+# the store's level under steady traffic and retention (t/store_level.t,
+# 24 s there) for as long.
 SOAK_SECONDS ?= 300
 soak: $(MODULE) $(SB_TOKEN)
 	SOAK_SECONDS=$(SOAK_SECONDS) SB_MODULE=$(CURDIR)/$(MODULE) prove -v t/soak.t
+	LEVEL_SECONDS=$(SOAK_SECONDS) SB_MODULE=$(CURDIR)/$(MODULE) prove -v t/store_level.t
 
 # About seven minutes; prints figures and ratios, never fails on a figure.
 bench: $(MODULE) $(BENCH_TOOLS)

@@ -119,7 +119,10 @@ for my $example (glob "$SbTest::ROOT/conf/*-*.conf") {
 }
 
 for my $store ('switchboard_store PREFIX/s size=1k;',
-               'switchboard_store PREFIX/s sync=maybe;')
+               'switchboard_store PREFIX/s sync=maybe;',
+               # issue 20: the reserve is a size, below half the map
+               'switchboard_store PREFIX/s reserve=lots;',
+               'switchboard_store PREFIX/s size=4m reserve=2m;')
 {
     my $t = SbTest->new;
     (my $s = $store) =~ s/PREFIX/$t->{prefix}/;

@@ -9,7 +9,6 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 use SbTest;
 
@@ -20,13 +19,7 @@ my $cursor = $t->events('ann', 0, 0.2)->{cursor};
 
 # 1. reload: a visitor's message still being sent to an old worker
 my $body = $SbTest::JSON->encode({ text => 'sent across the reload' });
-my $slow = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                 PeerPort => $t->{port}) or die $!;
-print $slow "POST /visitor/messages HTTP/1.1\r\nHost: localhost\r\n"
-          . 'Authorization: Bearer ' . $t->visitor('v1', 'chat') . "\r\n"
-          . "Content-Type: application/json\r\nConnection: close\r\n"
-          . 'Content-Length: ' . length($body) . "\r\n\r\n"
-          . substr($body, 0, 5);
+my $slow = $t->slow_post('/visitor/messages', $t->visitor('v1', 'chat'), $body, 5);
 sleep 0.3;
 my @old = $t->worker_pids;
 $t->reload;

@@ -102,10 +102,17 @@ typedef struct {
     int64_t      deliver_backoff_ms;           /* first retry's delay */
     int64_t      deliver_lease_ms;             /* an attempt in flight */
     int64_t      dedupe_ms;                    /* R21: retention */
+    size_t       reserve_bytes;                /* room kept for deletes,
+                                                  presence (issue 20) */
     unsigned     hook_types;                   /* bit (1 << sb_hook_type_t) */
     int64_t      hook_attempts;                /* event webhooks: tries */
     int64_t      hook_backoff_ms;
     int64_t      hook_lease_ms;
+    int64_t      hook_keep_ms;                 /* failed events: kept this */
+    int64_t      hook_keep_max;                /* long, this many a tenant */
+    int64_t      retention_ms[SB_CH_COUNT];    /* ended conversations; 0:
+                                                  kept (issue 20) */
+    int64_t      ledger_retention_ms;          /* 0: kept */
 } sb_config_t;
 
 
@@ -339,6 +346,11 @@ typedef struct {
     size_t         replayed;          /* HOOK_REPLAY */
     int            more;              /* PURGE, RECONCILE: more to do */
     size_t         purged;
+    size_t         dropped;           /* PURGE, HOOK_SENT: failed events
+                                         dropped (too old, too many) */
+    size_t         erased;            /* PURGE: conversations, events and
+                                         ledger lines past retention */
+    size_t         erased_events, erased_ledger;
     size_t         parked;            /* FIRE: rows set aside (note says) */
     int            jobs_waiting;      /* FIRE: jobs left due, over budget */
     size_t         reclassed;         /* RECONCILE: rows moved */

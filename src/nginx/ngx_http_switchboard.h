@@ -32,6 +32,7 @@
 typedef struct {
     ngx_str_t                  store_path;
     size_t                     map_size;
+    size_t                     reserve;        /* room kept for deletes */
     ngx_flag_t                 sync;
     ngx_array_t               *jwt_keys;       /* sb_jwt_key_t */
     ngx_uint_t                 jwt_secrets;    /* unnamed: the key, the
@@ -56,6 +57,8 @@ typedef struct {
     ngx_msec_t                 deliver_backoff;
     ngx_msec_t                 deliver_timeout;
     ngx_msec_t                 dedupe_window;
+    ngx_int_t                  retention;      /* the line without
+                                                  channels: ms, 0 off */
     struct {
         ngx_str_t              uri;
         ngx_http_conf_ctx_t   *conf;        /* the server it was written in */
@@ -69,6 +72,8 @@ typedef struct {
         ngx_int_t              attempts;
         ngx_msec_t             backoff;
         ngx_msec_t             timeout;
+        ngx_msec_t             keep;        /* failed events: kept so long */
+        ngx_int_t              keep_max;    /* and so many a tenant */
     }                          hook;        /* switchboard_event_webhook */
     sb_config_t                core;
     ngx_thread_pool_t         *thread_pool;
@@ -166,6 +171,11 @@ void ngx_http_switchboard_read_close(void);
 
 /* commit.c: the write path */
 ngx_int_t ngx_http_switchboard_commit_init(ngx_cycle_t *cycle);
+/* takes the map size another generation set (MDB_MAP_RESIZED), once no
+ * write transaction runs; on the event loop, outside any read */
+ngx_int_t ngx_http_switchboard_map_adopt(ngx_log_t *log);
+/* 1: writes were refused for want of room just now (metrics.c) */
+ngx_int_t ngx_http_switchboard_store_refusing(void);
 ngx_int_t ngx_http_switchboard_submit(ngx_http_request_t *r,
     sb_cmd_t *cmd);
 ngx_int_t ngx_http_switchboard_on_commit(
@@ -273,6 +283,10 @@ char *ngx_http_switchboard_auto_close(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_switchboard_capabilities(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+char *ngx_http_switchboard_retention(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_switchboard_ledger_retention(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 void ngx_http_switchboard_seed_defaults(ngx_http_switchboard_main_conf_t *mcf);
 
 

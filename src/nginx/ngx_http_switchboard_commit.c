@@ -16,6 +16,11 @@
 
 typedef struct {
     ngx_thread_mutex_t               mutex;     /* pending, npending */
+    ngx_thread_mutex_t               map;       /* held by the thread's
+                                                   transaction: the map
+                                                   stays while it runs */
+    ngx_uint_t                       resized;   /* batches re-run in a row
+                                                   for MDB_MAP_RESIZED */
     ngx_queue_t                      pending;
     ngx_uint_t                       npending;
     ngx_http_switchboard_op_t       *batch[NGX_HTTP_SWITCHBOARD_BATCH];
@@ -64,7 +69,9 @@ ngx_http_switchboard_commit_init(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
     ngx_queue_init(&cm->pending);
-    if (ngx_thread_mutex_create(&cm->mutex, cycle->log) != NGX_OK) {
+    if (ngx_thread_mutex_create(&cm->mutex, cycle->log) != NGX_OK
+        || ngx_thread_mutex_create(&cm->map, cycle->log) != NGX_OK)
+    {
         return NGX_ERROR;
     }
     cm->log = cycle->log;
@@ -108,6 +115,41 @@ ngx_http_switchboard_committer_free(void *data)
     sb_batch_destroy(cm->cache);
     sb_moved_free(&cm->moved);
     (void) ngx_thread_mutex_destroy(&cm->mutex, cm->log);
+    (void) ngx_thread_mutex_destroy(&cm->map, cm->log);
+}
+
+
+/*
+ * Another generation of workers (a reload or a binary upgrade with a
+ * larger size=) wrote past this process's map: LMDB answers every
+ * transaction MDB_MAP_RESIZED until the map is set again, which needs
+ * every transaction of the process closed. The event loop's reader is
+ * closed here, and the thread's write transaction is waited for.
+ */
+ngx_int_t
+ngx_http_switchboard_map_adopt(ngx_log_t *log)
+{
+    ngx_http_switchboard_committer_t  *cm = ngx_http_switchboard_committer;
+    int                                rc;
+
+    ngx_http_switchboard_read_close();
+    if (cm) {
+        (void) ngx_thread_mutex_lock(&cm->map, log);
+    }
+    rc = sb_store_adopt_size(&ngx_http_switchboard_store);
+    if (cm) {
+        (void) ngx_thread_mutex_unlock(&cm->map, log);
+    }
+    if (rc) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "switchboard: the store's new size cannot be taken: "
+                      "%s", mdb_strerror(rc));
+        return NGX_ERROR;
+    }
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "switchboard: the store's map was resized by another "
+                  "generation of workers; this one follows");
+    return NGX_OK;
 }
 
 
@@ -245,10 +287,12 @@ ngx_http_switchboard_commit_thread(void *data, ngx_log_t *log)
 
     /* the batch times its transaction (apply and commit) itself */
     sb_batch_timings(cm->cache, &apply0, &commit0, &commands);
+    (void) ngx_thread_mutex_lock(&cm->map, log);
     sb_apply_collected(&ngx_http_switchboard_store, cm->cache,
                        ngx_http_switchboard_collect, cm, cm->cmds,
                        cm->results, NGX_HTTP_SWITCHBOARD_BATCH, &n,
                        &cm->moved);
+    (void) ngx_thread_mutex_unlock(&cm->map, log);
     sb_batch_timings(cm->cache, &apply1, &commit1, &commands);
     cm->nbatch = n;
     cm->commit_us = (ngx_msec_t) ((apply1 - apply0 + commit1 - commit0)
@@ -322,6 +366,35 @@ ngx_http_switchboard_answer_batch(ngx_http_switchboard_committer_t *cm)
 }
 
 
+/* A batch refused whole for MDB_MAP_RESIZED goes again, first in line,
+ * once the map is the new size: nothing of it was written. */
+static ngx_int_t
+ngx_http_switchboard_rerun_resized(ngx_http_switchboard_committer_t *cm)
+{
+    ngx_uint_t  i;
+
+    if (cm->nbatch == 0 || cm->results[0].store_rc != MDB_MAP_RESIZED
+        || cm->resized >= 3
+        || ngx_http_switchboard_map_adopt(cm->log) != NGX_OK)
+    {
+        cm->resized = 0;
+        return NGX_DECLINED;
+    }
+    cm->resized++;
+    (void) ngx_thread_mutex_lock(&cm->mutex, cm->log);
+    for (i = cm->nbatch; i-- > 0; ) {
+        sb_result_free(&cm->results[i]);
+        ngx_queue_insert_head(&cm->pending, &cm->batch[i]->queue);
+    }
+    cm->npending += cm->nbatch;
+    (void) ngx_thread_mutex_unlock(&cm->mutex, cm->log);
+    cm->nbatch = 0;
+    cm->in_flight = 0;
+    ngx_http_switchboard_flush(&cm->flush);
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_switchboard_committed(ngx_event_t *ev)
 {
@@ -329,6 +402,9 @@ ngx_http_switchboard_committed(ngx_event_t *ev)
     ngx_http_switchboard_op_t         *op;
     ngx_uint_t                         i;
 
+    if (ngx_http_switchboard_rerun_resized(cm) == NGX_OK) {
+        return;
+    }
     for (i = 0; i < cm->nbatch; i++) {
         cm->batch[i]->result = cm->results[i];
     }

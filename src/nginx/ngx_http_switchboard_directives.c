@@ -5,6 +5,8 @@
 #include "ngx_http_switchboard.h"
 
 
+static char *ngx_http_switchboard_hook_keep(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_store_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_switchboard_token_max_age(ngx_conf_t *cf,
@@ -130,6 +132,20 @@ ngx_command_t  ngx_http_switchboard_commands[] = {
     { ngx_string("switchboard_auto_close"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_http_switchboard_auto_close,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_retention"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_switchboard_retention,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("switchboard_ledger_retention"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_switchboard_ledger_retention,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
@@ -295,6 +311,13 @@ ngx_command_t  ngx_http_switchboard_commands[] = {
       offsetof(ngx_http_switchboard_main_conf_t, hook.backoff),
       NULL },
 
+    { ngx_string("switchboard_event_webhook_keep"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_switchboard_hook_keep,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("switchboard_event_webhook_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -373,6 +396,19 @@ ngx_http_switchboard_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             mcf->map_size = (size_t) size;
             continue;
         }
+        if (ngx_strncmp(value[i].data, "reserve=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+            size = ngx_parse_offset(&s);
+            if (size == NGX_ERROR) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid store reserve \"%V\"",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+            mcf->reserve = (size_t) size;
+            continue;
+        }
         if (ngx_strcmp(value[i].data, "sync=on") == 0
             || ngx_strcmp(value[i].data, "sync=off") == 0)
         {
@@ -390,6 +426,32 @@ ngx_http_switchboard_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
+    return NGX_CONF_OK;
+}
+
+
+/* switchboard_event_webhook_keep TIME [ROWS]: how long, and how many a
+ * tenant, failed events are kept for a replay (issue 20) */
+static char *
+ngx_http_switchboard_hook_keep(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value = cf->args->elts;
+
+    if (mcf->hook.keep != NGX_CONF_UNSET_MSEC) {
+        return "is duplicate";
+    }
+    mcf->hook.keep = ngx_parse_time(&value[1], 0);
+    if (mcf->hook.keep == (ngx_msec_t) NGX_ERROR || mcf->hook.keep == 0) {
+        return "takes a time above 0 (e.g. 7d)";
+    }
+    if (cf->args->nelts == 3) {
+        mcf->hook.keep_max = ngx_atoi(value[2].data, value[2].len);
+        if (mcf->hook.keep_max < 1) {
+            return "takes a number of rows of at least 1";
+        }
+    }
     return NGX_CONF_OK;
 }
 

@@ -39,6 +39,11 @@ typedef struct {
     ngx_atomic_t   batch_sum, batches;
     ngx_atomic_t   latency[SB_LATENCY_BUCKETS + 1];
     ngx_atomic_t   latency_us;
+    /* the last command refused for want of room, and the last one that
+     * wrote new content or deleted some: /health says store_full between
+     * the two */
+    ngx_atomic_t   full_at_ms, room_at_ms;
+    ngx_atomic_t   retained[3];       /* conversations, events, ledger */
     /* held polls and open streams, per worker slot: a respawned worker
      * takes the slot of the one killed (whose polls and streams died with
      * it) and starts from zero */
@@ -104,12 +109,19 @@ ngx_http_switchboard_count_commit(ngx_http_switchboard_op_t **ops,
             ngx_atomic_fetch_add(&m->refused[cmd->type][res->refusal], 1);
             continue;
         case SB_STORE_FULL:
+            m->full_at_ms = (ngx_atomic_uint_t) ngx_current_msec;
+            ngx_atomic_fetch_add(&m->failed[cmd->type][0], 1);
+            continue;
         case SB_STORE_FAILED:
             ngx_atomic_fetch_add(
                 &m->failed[cmd->type][res->outcome == SB_STORE_FAILED], 1);
             continue;
         default:
             ngx_atomic_fetch_add(&m->committed[cmd->type], 1);
+            if (!sb_may_use_reserve(cmd->type) || sb_frees_room(cmd->type))
+            {
+                m->room_at_ms = (ngx_atomic_uint_t) ngx_current_msec;
+            }
         }
         if (cmd->type == SB_CMD_WEBHOOK) {
             ngx_atomic_fetch_add(&m->messages[ch][0], res->tally.stored);
@@ -120,11 +132,37 @@ ngx_http_switchboard_count_commit(ngx_http_switchboard_op_t **ops,
         {
             ngx_atomic_fetch_add(
                 &m->messages[ch][cmd->type == SB_CMD_AGENT_MESSAGE], 1);
+        } else if (cmd->type == SB_CMD_PURGE) {
+            ngx_atomic_fetch_add(&m->retained[0], res->erased);
+            ngx_atomic_fetch_add(&m->retained[1], res->erased_events);
+            ngx_atomic_fetch_add(&m->retained[2], res->erased_ledger);
         } else if (cmd->type == SB_CMD_DELIVERED) {
             ngx_atomic_fetch_add(
                 &m->deliveries[ch][cmd->u.delivered.outcome], 1);
         }
     }
+}
+
+
+/*
+ * A write refused for want of room in the last 10 s, with none written
+ * since: the store is full though its pages may say otherwise (a disk
+ * quota, a reserve of 0). Stale news expires, so that a balancer that
+ * stopped sending on the 503 gets to try again.
+ */
+ngx_int_t
+ngx_http_switchboard_store_refusing(void)
+{
+    ngx_http_switchboard_counters_t  *m = ngx_http_switchboard_counters;
+    ngx_msec_t                        full, room;
+
+    if (m == NULL || m->full_at_ms == 0) {
+        return 0;
+    }
+    full = (ngx_msec_t) m->full_at_ms;
+    room = (ngx_msec_t) m->room_at_ms;
+    return (ngx_msec_int_t) (full - room) > 0
+           && (ngx_msec_int_t) (ngx_current_msec - full) < 10000;
 }
 
 
@@ -333,6 +371,17 @@ ngx_http_switchboard_counters_text(sb_jw_t *w)
                        ? m->polls[i].held[k] : 0;
         }
     }
+    sb_metrics_family(w, "switchboard_retention_deleted_total", "counter",
+        "Rows deleted past switchboard_retention: whole conversations, "
+        "events of the owners' logs, ledger lines.");
+    ngx_http_switchboard_line(w, "switchboard_retention_deleted_total"
+                              "{what=\"conversations\"} %uA\n"
+                              "switchboard_retention_deleted_total"
+                              "{what=\"events\"} %uA\n"
+                              "switchboard_retention_deleted_total"
+                              "{what=\"ledger\"} %uA\n",
+                              m->retained[0], m->retained[1],
+                              m->retained[2]);
     sb_metrics_family(w, "switchboard_polls_held", "gauge",
         "Long-polls held now, by kind.");
     ngx_http_switchboard_line(w, "switchboard_polls_held{kind=\"agent\"} "

@@ -70,6 +70,7 @@ ngx_http_switchboard_create_main_conf(ngx_conf_t *cf)
     }
 
     mcf->map_size = NGX_CONF_UNSET_SIZE;
+    mcf->reserve = NGX_CONF_UNSET_SIZE;
     mcf->sync = NGX_CONF_UNSET;
     mcf->poll_timeout = NGX_CONF_UNSET_MSEC;
     mcf->polls_per_token = NGX_CONF_UNSET_UINT;
@@ -90,11 +91,16 @@ ngx_http_switchboard_create_main_conf(ngx_conf_t *cf)
     mcf->hook.attempts = NGX_CONF_UNSET;
     mcf->hook.backoff = NGX_CONF_UNSET_MSEC;
     mcf->hook.timeout = NGX_CONF_UNSET_MSEC;
+    mcf->hook.keep = NGX_CONF_UNSET_MSEC;
+    mcf->hook.keep_max = NGX_CONF_UNSET;
     mcf->deliver_backoff = NGX_CONF_UNSET_MSEC;
     mcf->deliver_timeout = NGX_CONF_UNSET_MSEC;
     mcf->dedupe_window = NGX_CONF_UNSET_MSEC;
+    mcf->retention = NGX_CONF_UNSET;
+    mcf->core.ledger_retention_ms = -1;
     for (i = 0; i < SB_CH_COUNT; i++) {
         mcf->core.auto_close_ms[i] = -1;
+        mcf->core.retention_ms[i] = -1;
     }
 
     return mcf;
@@ -108,7 +114,29 @@ ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
     sb_config_t                       *core = &mcf->core;
     ngx_uint_t                         i;
 
-    ngx_conf_init_size_value(mcf->map_size, 1024 * 1024 * 1024);
+    /*
+     * The map is address space, not disk: LMDB's file grows only as pages
+     * are written. A large default lets the store grow to what the disk
+     * holds; size= is the ceiling an operator sets on purpose (issue 20).
+     * A 32-bit worker cannot map that much.
+     */
+    ngx_conf_init_size_value(mcf->map_size, sizeof(void *) >= 8
+                                            ? (size_t) 64 << 30
+                                            : (size_t) 1 << 30);
+    /* room kept for what frees room: 1/64 of the map, 512k to 64m (a
+     * quarter of a map smaller than 2m) */
+    if (mcf->reserve == NGX_CONF_UNSET_SIZE) {
+        mcf->reserve = ngx_max(512 * 1024,
+                               ngx_min(mcf->map_size / 64, 64 << 20));
+        mcf->reserve = ngx_min(mcf->reserve, mcf->map_size / 4);
+    }
+    if (mcf->reserve >= mcf->map_size / 2) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the store's reserve= must be less than half its "
+                           "size=");
+        return NGX_CONF_ERROR;
+    }
+    core->reserve_bytes = mcf->reserve;
     ngx_conf_init_value(mcf->sync, 1);
     ngx_conf_init_msec_value(mcf->poll_timeout, 30000);
     ngx_conf_init_uint_value(mcf->polls_per_token, 8);
@@ -154,6 +182,9 @@ ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(mcf->hook.attempts, 8);
     ngx_conf_init_msec_value(mcf->hook.backoff, 5000);
     ngx_conf_init_msec_value(mcf->hook.timeout, 60000);
+    /* a week of a CRM's outage, 10,000 events a tenant, for a replay */
+    ngx_conf_init_msec_value(mcf->hook.keep, (ngx_msec_t) 7 * 86400000);
+    ngx_conf_init_value(mcf->hook.keep_max, 10000);
     if (mcf->hook.attempts < 1 || mcf->hook.backoff == 0
         || mcf->hook.timeout == 0)
     {
@@ -228,6 +259,8 @@ ngx_http_switchboard_init_main_conf(ngx_conf_t *cf, void *conf)
     core->hook_attempts = mcf->hook.attempts;
     core->hook_backoff_ms = (int64_t) mcf->hook.backoff;
     core->hook_lease_ms = (int64_t) mcf->hook.timeout;
+    core->hook_keep_ms = (int64_t) mcf->hook.keep;
+    core->hook_keep_max = (int64_t) mcf->hook.keep_max;
     core->presence_timeout_ms = (int64_t) mcf->presence_timeout;
     ngx_http_switchboard_seed_defaults(mcf);
 

@@ -1,5 +1,6 @@
 /* The contact centre's policy directives (slot classes, snooze presets,
- * auto-close, capabilities) and the seeds' defaults where none is given. */
+ * auto-close, capabilities, retention) and the seeds' defaults where none
+ * is given. */
 
 #include "ngx_http_switchboard.h"
 
@@ -55,6 +56,14 @@ ngx_http_switchboard_seed_defaults(ngx_http_switchboard_main_conf_t *mcf)
         if (core->auto_close_ms[i] < 0) {
             core->auto_close_ms[i] = sb_channel_ops(i)->default_auto_close_ms;
         }
+        /* a channel no retention line named takes the line without
+         * channels; without one, everything is kept (issue 20) */
+        if (core->retention_ms[i] < 0) {
+            core->retention_ms[i] = mcf->retention > 0 ? mcf->retention : 0;
+        }
+    }
+    if (core->ledger_retention_ms < 0) {
+        core->ledger_retention_ms = 0;
     }
     if (core->npresets == 0) {
         ngx_cpystrn((u_char *) core->presets[0].label, (u_char *) "3h", 16);
@@ -210,6 +219,92 @@ ngx_http_switchboard_auto_close(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
     mcf->core.auto_close_ms[ch] = ms;
+    return NGX_CONF_OK;
+}
+
+
+/* "off": 0; a time above 0 (ms, whole seconds); else -1, the error
+ * logged */
+static ngx_int_t
+ngx_http_switchboard_keep_time(ngx_conf_t *cf, ngx_str_t *v)
+{
+    ngx_int_t  ms;
+
+    if (ngx_strcmp(v->data, "off") == 0) {
+        return 0;
+    }
+    /* in seconds, so that "1y" is taken as nginx takes it elsewhere */
+    ms = ngx_parse_time(v, 1);
+    if (ms == NGX_ERROR || ms == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid retention \"%V\": a time above 0, or "
+                           "off", v);
+        return -1;
+    }
+    return ms * 1000;
+}
+
+
+/*
+ * switchboard_retention TIME|off [CHANNEL...]; ended conversations older
+ * than TIME are deleted whole. Without channels it is every channel that
+ * no other line names.
+ */
+char *
+ngx_http_switchboard_retention(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value = cf->args->elts;
+    ngx_int_t                          ms, ch;
+    ngx_uint_t                         i;
+
+    ms = ngx_http_switchboard_keep_time(cf, &value[1]);
+    if (ms < 0) {
+        return NGX_CONF_ERROR;
+    }
+    if (cf->args->nelts == 2) {
+        if (mcf->retention != NGX_CONF_UNSET) {
+            return "is duplicate without channels";
+        }
+        mcf->retention = ms;
+        return NGX_CONF_OK;
+    }
+    for (i = 2; i < cf->args->nelts; i++) {
+        ch = ngx_http_switchboard_channel_arg(cf, &value[i]);
+        if (ch < 0) {
+            return NGX_CONF_ERROR;
+        }
+        if (mcf->core.retention_ms[ch] >= 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "switchboard_retention is duplicate for "
+                               "\"%V\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+        mcf->core.retention_ms[ch] = ms;
+    }
+    return NGX_CONF_OK;
+}
+
+
+/* switchboard_ledger_retention TIME|off; the ledger's lines (R19) are
+ * kept unless this says how long */
+char *
+ngx_http_switchboard_ledger_retention(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_switchboard_main_conf_t  *mcf = conf;
+    ngx_str_t                         *value = cf->args->elts;
+    ngx_int_t                          ms;
+
+    if (mcf->core.ledger_retention_ms >= 0) {
+        return "is duplicate";
+    }
+    ms = ngx_http_switchboard_keep_time(cf, &value[1]);
+    if (ms < 0) {
+        return NGX_CONF_ERROR;
+    }
+    mcf->core.ledger_retention_ms = ms;
     return NGX_CONF_OK;
 }
 

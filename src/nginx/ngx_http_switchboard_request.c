@@ -387,6 +387,13 @@ ngx_http_switchboard_read_begin(ngx_log_t *log)
         rc = mdb_txn_begin(ngx_http_switchboard_store.env, NULL, MDB_RDONLY,
                            &ngx_http_switchboard_reader);
     }
+    if (rc == MDB_MAP_RESIZED
+        && ngx_http_switchboard_map_adopt(log) == NGX_OK)
+    {
+        /* another generation grew the map (issue 20): follow, once */
+        rc = mdb_txn_begin(ngx_http_switchboard_store.env, NULL, MDB_RDONLY,
+                           &ngx_http_switchboard_reader);
+    }
     if (rc) {
         ngx_log_error(NGX_LOG_ALERT, log, 0,
                       "switchboard: read transaction: %s", mdb_strerror(rc));

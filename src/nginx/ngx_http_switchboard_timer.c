@@ -253,6 +253,15 @@ ngx_http_switchboard_timer_committed(ngx_http_switchboard_op_t **ops,
     for (i = 0; i < n; i++) {
         if (ops[i]->cmd.type == SB_CMD_PURGE) {
             ngx_http_switchboard_purge_answered(&ops[i]->result);
+        } else if (ops[i]->cmd.type == SB_CMD_HOOK_SENT
+                   && ops[i]->result.dropped)
+        {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "switchboard: tenant \"%s\": the oldest failed "
+                          "event webhook dropped, %L kept at most "
+                          "(switchboard_event_webhook_keep)",
+                          ops[i]->cmd.tenant,
+                          ngx_http_switchboard_store.cfg->hook_keep_max);
         } else if (ops[i]->cmd.type == SB_CMD_FIRE) {
             /* what it claimed is in flight now (deliver.c, outbox.c) */
             ngx_http_switchboard_promised[NGX_HTTP_SWITCHBOARD_SLOT_DELIVERY]
@@ -278,9 +287,11 @@ ngx_http_switchboard_timer_heard(u_char *line, size_t len)
 
 
 /*
- * R21: dedupe rows older than switchboard_dedupe_window are purged a
- * slice per command, every quarter window (between 1 s and 10 min); a
- * walk that did not finish goes on at once.
+ * R21: dedupe rows older than switchboard_dedupe_window, failed event
+ * webhooks older than switchboard_event_webhook_keep, and what is past
+ * switchboard_retention (issue 20) are purged a slice per command, every
+ * quarter of the shortest (between 1 s and 10 min); a walk that did not
+ * finish goes on at once.
  */
 static void
 ngx_http_switchboard_purge_fire(ngx_event_t *ev)
@@ -295,9 +306,34 @@ ngx_http_switchboard_purge_fire(ngx_event_t *ev)
 static void
 ngx_http_switchboard_purge_answered(sb_result_t *res)
 {
-    ngx_event_t  *ev = &ngx_http_switchboard_purge_ev;
-    int64_t       every = ngx_http_switchboard_store.cfg->dedupe_ms / 4;
+    ngx_event_t        *ev = &ngx_http_switchboard_purge_ev;
+    const sb_config_t  *cfg = ngx_http_switchboard_store.cfg;
+    int64_t             every = ngx_min(cfg->dedupe_ms, cfg->hook_keep_ms);
+    int                 ch;
 
+    for (ch = 0; ch < SB_CH_COUNT; ch++) {
+        if (cfg->retention_ms[ch] > 0) {
+            every = ngx_min(every, cfg->retention_ms[ch]);
+        }
+    }
+    if (cfg->ledger_retention_ms > 0) {
+        every = ngx_min(every, cfg->ledger_retention_ms);
+    }
+    every /= 4;
+
+    if (res && res->dropped) {
+        ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                      "switchboard: %uz failed event webhooks dropped, kept "
+                      "longer than switchboard_event_webhook_keep or their "
+                      "conversation deleted by switchboard_retention",
+                      res->dropped);
+    }
+    if (res && (res->erased || res->erased_ledger)) {
+        ngx_log_error(NGX_LOG_INFO, ev->log, 0,
+                      "switchboard: retention deleted %uz conversations, "
+                      "%uz events and %uz ledger lines", res->erased,
+                      res->erased_events, res->erased_ledger);
+    }
     if (ev->handler == NULL || ngx_exiting || ngx_terminate || ngx_quit) {
         return;
     }

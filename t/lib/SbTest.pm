@@ -352,6 +352,20 @@ sub raw_request {
 # Sends now, reads later: parallel long-polls without forking.
 sub send_request { my $self = shift; return $self->raw_request(@_) }
 
+# A JSON POST of which only the first $sent bytes of the body go now: the
+# socket, to print the rest on (it keeps a worker busy across a reload).
+sub slow_post {
+    my ($self, $path, $token, $body, $sent) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $self->{port}) or die $!;
+    print $s "POST $path HTTP/1.1\r\nHost: localhost\r\n"
+           . "Authorization: Bearer $token\r\n"
+           . "Content-Type: application/json\r\nConnection: close\r\n"
+           . 'Content-Length: ' . length($body) . "\r\n\r\n"
+           . substr($body, 0, $sent);
+    return $s;
+}
+
 sub read_response {
     my ($self, $s, $timeout) = @_;
     $timeout //= 10;

@@ -32,6 +32,8 @@ sb_seed_config(sb_config_t *cfg)
     cfg->deliver_backoff_ms = 2000;
     cfg->deliver_lease_ms = 120000;
     cfg->dedupe_ms = 7LL * 86400000;
+    cfg->hook_keep_ms = 7LL * 86400000;        /* the module's defaults */
+    cfg->hook_keep_max = 10000;
     for (ch = 0; ch < SB_CH_COUNT; ch++) {
         cfg->caps[ch] = SB_CAP_ALL;
     }

@@ -88,11 +88,66 @@ sb_refuse_about(sb_ctx_t *cx, sb_refusal_t why, const char *subject, int d0,
 }
 
 
+/*
+ * What may still commit inside the store's reserve (issue 20): what
+ * frees room (deletes, the purge), what keeps the floor running without
+ * growing (presence, the outcome of a send already made, the operator's
+ * pause, the reconcile). New content, and deadlines that would write it,
+ * wait for room.
+ */
+int
+sb_may_use_reserve(sb_cmd_type_t type)
+{
+    switch (type) {
+    case SB_CMD_AVAILABILITY:
+    case SB_CMD_SEEN:
+    case SB_CMD_DELETE_AGENT:
+    case SB_CMD_DELETE_GROUP:
+    case SB_CMD_DELETE_CANNED:
+    case SB_CMD_DELETE_ACCOUNT:
+    case SB_CMD_UNBLOCK:
+    case SB_CMD_DELIVERED:
+    case SB_CMD_HOOK_SENT:
+    case SB_CMD_PURGE:
+    case SB_CMD_PAUSE:
+    case SB_CMD_RESUME:
+    case SB_CMD_RECONCILE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+
+int
+sb_frees_room(sb_cmd_type_t type)
+{
+    switch (type) {
+    case SB_CMD_DELETE_AGENT:
+    case SB_CMD_DELETE_GROUP:
+    case SB_CMD_DELETE_CANNED:
+    case SB_CMD_DELETE_ACCOUNT:
+    case SB_CMD_UNBLOCK:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+
+/* a map or a disk with no room left is the same news: 507 */
+static int
+sb_no_room(int rc)
+{
+    return rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT;
+}
+
+
 static void
 sb_store_failure(sb_result_t *res, int rc)
 {
     sb_result_free(res);
-    res->outcome = rc == MDB_MAP_FULL ? SB_STORE_FULL : SB_STORE_FAILED;
+    res->outcome = sb_no_room(rc) ? SB_STORE_FULL : SB_STORE_FAILED;
     res->store_rc = rc;
 }
 
@@ -115,7 +170,7 @@ sb_apply_run(sb_store_t *st, sb_batch_t *b, MDB_txn *txn, sb_cmd_t **cmds,
     sb_ctx_t   cx;
     size_t     i;
     int64_t    t0, t1;
-    int        rc, state = SB_TENANT_LIVE;
+    int        rc, state = SB_TENANT_LIVE, tight = -1;
     char       checked[SB_ID_MAX + 2] = "\1";     /* no tenant's name */
 
     if (txn == NULL) {
@@ -149,6 +204,16 @@ sb_apply_run(sb_store_t *st, sb_batch_t *b, MDB_txn *txn, sb_cmd_t **cmds,
             }
         } else {
             checked[0] = '\1';                 /* a pause may move */
+        }
+        if (!sb_may_use_reserve(cmds[i]->type) && st->cfg->reserve_bytes) {
+            /* once a batch, when the first command needs to know */
+            if (tight < 0) {
+                tight = sb_store_tight(st, st->cfg->reserve_bytes);
+            }
+            if (tight) {
+                sb_store_failure(&results[i], MDB_MAP_FULL);
+                continue;
+            }
         }
         rc = cmds[i]->type < SB_CMD_COUNT && sb_appliers[cmds[i]->type]
              ? sb_appliers[cmds[i]->type](&cx, cmds[i]) : EINVAL;

@@ -17,11 +17,14 @@ sb_keep_record(sb_ctx_t *cx, uint64_t conv, uint64_t seq, sb_span_t record)
     sb_result_t  *res = cx->res;
 
     free(res->record);
-    res->record = malloc(record.n);
-    if (res->record == NULL) {
-        return ENOMEM;
+    res->record = NULL;
+    if (record.n) {
+        res->record = malloc(record.n);
+        if (res->record == NULL) {
+            return ENOMEM;
+        }
+        memcpy(res->record, record.p, record.n);
     }
-    memcpy(res->record, record.p, record.n);
     res->record_len = record.n;
     res->conv = conv;
     res->seq = seq;
@@ -47,7 +50,18 @@ sb_replay(sb_ctx_t *cx, sb_key_t *k, int *found)
     }
     SB_TRY(sb_idem_decode(val.mv_data, val.mv_size, &ref));
     sb_msg_key(&mk, cx->tenant, ref.conv, ref.seq);
-    SB_TRY(sb_get(cx->txn, SB_DB(cx, SB_DB_MSG), &mk, &val));
+    rc = sb_get(cx->txn, SB_DB(cx, SB_DB_MSG), &mk, &val);
+    if (rc == MDB_NOTFOUND) {
+        /* retention deleted its conversation (issue 20): the key stays
+         * used, so that a provider's late retry is not stored again */
+        *found = 1;
+        rec.p = NULL;
+        rec.n = 0;
+        return sb_keep_record(cx, ref.conv, ref.seq, rec);
+    }
+    if (rc) {
+        return rc;
+    }
     rec.p = val.mv_data;
     rec.n = val.mv_size;
     *found = 1;

@@ -176,7 +176,7 @@ sb_apply_agent_message(sb_ctx_t *cx, const sb_cmd_t *cmd)
     sb_key_t     ik, k;
     sb_span_t    text, rec, idem = { cmd->idem, strlen(cmd->idem) };
     int64_t      close_ms;
-    int          found = 0, third;
+    int          found = 0, third, rc;
     MDB_val      val;
     sb_idem_t    ref;
 
@@ -185,10 +185,15 @@ sb_apply_agent_message(sb_ctx_t *cx, const sb_cmd_t *cmd)
         if (sb_get(cx->txn, SB_DB(cx, SB_DB_IDEM), &ik, &val) == 0) {
             SB_TRY(sb_idem_decode(val.mv_data, val.mv_size, &ref));
             sb_msg_key(&k, cx->tenant, ref.conv, ref.seq);
-            SB_TRY(sb_get(cx->txn, SB_DB(cx, SB_DB_MSG), &k, &val));
+            rc = sb_get(cx->txn, SB_DB(cx, SB_DB_MSG), &k, &val);
+            if (rc && rc != MDB_NOTFOUND) {
+                return rc;
+            }
+            /* gone with its conversation (retention): no replay; the
+             * conversation's absence answers */
+            found = rc == 0;
             rec.p = val.mv_data;
             rec.n = val.mv_size;
-            found = 1;
         }
         if (found) {
             cx->res->outcome = SB_REPLAYED;

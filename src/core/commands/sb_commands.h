@@ -17,6 +17,11 @@ int sb_apply_collected(sb_store_t *st, sb_batch_t *b, sb_collect_pt collect,
     void *data, sb_cmd_t **cmds, sb_result_t *results, size_t cap,
     size_t *n, sb_moved_t *moved);
 
+/* 1: the command may commit inside the store's reserve (issue 20) */
+int sb_may_use_reserve(sb_cmd_type_t type);
+/* 1: the command deletes what the user made, giving room back */
+int sb_frees_room(sb_cmd_type_t type);
+
 /* outcomes */
 int sb_refuse(sb_ctx_t *cx, sb_refusal_t why);
 int sb_refuse_about(sb_ctx_t *cx, sb_refusal_t why, const char *subject,

@@ -191,6 +191,18 @@ sb_conv_get(sb_ctx_t *cx, uint64_t id, sb_conv_t **out)
 }
 
 
+/* The conversation goes at the flush (its record and its state row);
+ * later reads in the batch find nothing. */
+void
+sb_conv_drop(sb_ctx_t *cx, sb_conv_t *c)
+{
+    sb_conv_entry_t  *e = (sb_conv_entry_t *) ((char *) c
+                              - offsetof(sb_conv_entry_t, cur));
+
+    e->h.deleted = 1;
+}
+
+
 /* A new conversation, written at the flush. */
 sb_conv_t *
 sb_conv_add(sb_ctx_t *cx, uint64_t id)
@@ -336,8 +348,9 @@ sb_agent_loaded_status(sb_agent_t *a, int k)
 
 /*
  * The next number of a sequence: an event log's (the last key of the
- * log, persist 0) or a tenant counter in the meta db (persist 1). Read
- * once per batch, then counted in memory.
+ * log, or the tenant's event floor when it is empty; persist 0) or a
+ * tenant counter in the meta db (persist 1). Read once per batch, then
+ * counted in memory.
  */
 int
 sb_seq_next(sb_ctx_t *cx, int db, sb_key_t *k, int persist, uint64_t *out)
@@ -369,6 +382,11 @@ sb_seq_next(sb_ctx_t *cx, int db, sb_key_t *k, int persist, uint64_t *out)
                                              + k->n);
             } else if (rc && rc != MDB_NOTFOUND) {
                 return rc;
+            } else if (db == SB_DB_EVENT) {
+                /* an empty log (new, or emptied by retention) numbers
+                 * after every number retention took (issue 20) */
+                e->value = (int64_t) sb_event_floor(cx->st, cx->txn,
+                                                    cx->tenant);
             }
         }
     }
@@ -392,6 +410,26 @@ sb_count(sb_ctx_t *cx, sb_key_t *k, int64_t delta)
         }
     }
     e->value += delta;
+    return 0;
+}
+
+
+/* A stats counter as it stands in this batch: the stored value and the
+ * batch's moves so far. */
+int
+sb_count_value(sb_ctx_t *cx, sb_key_t *k, int64_t *out)
+{
+    sb_entry_t  *e;
+    MDB_val      val;
+    int          rc;
+
+    e = sb_find(cx->b, 'N', k, sb_hash('N', k->b, k->n));
+    rc = sb_get(cx->txn, SB_DB(cx, SB_DB_COUNTER), k, &val);
+    if (rc && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    *out = (rc == 0 && val.mv_size == 8 ? (int64_t) sb_be64(val.mv_data) : 0)
+           + (e ? e->value : 0);
     return 0;
 }
 

@@ -67,7 +67,6 @@ struct sb_batch_s {
 };
 
 
-void sb_conv_key(sb_key_t *k, const char *tenant, uint64_t id);
 void sb_agent_key(sb_key_t *k, const char *tenant, const char *id);
 
 #endif

@@ -36,6 +36,8 @@ void sb_batch_timings(sb_batch_t *b, int64_t *apply_ns, int64_t *commit_ns,
 /* records through the cache: read once, written once at the flush */
 int sb_conv_get(sb_ctx_t *cx, uint64_t id, sb_conv_t **out);
 sb_conv_t *sb_conv_add(sb_ctx_t *cx, uint64_t id);
+void sb_conv_drop(sb_ctx_t *cx, sb_conv_t *c);
+void sb_conv_key(sb_key_t *k, const char *tenant, uint64_t id);
 int sb_agent_get(sb_ctx_t *cx, const char *id, sb_agent_t **out);
 sb_agent_t *sb_agent_add(sb_ctx_t *cx, const char *id);
 void sb_agent_drop(sb_ctx_t *cx, sb_agent_t *a);
@@ -58,6 +60,7 @@ int sb_ready_snap(sb_ctx_t *cx, const sb_agent_t *a, sb_ready_snap_t *snap);
 int sb_seq_next(sb_ctx_t *cx, int db, sb_key_t *k, int persist,
     uint64_t *out);
 int sb_count(sb_ctx_t *cx, sb_key_t *k, int64_t delta);
+int sb_count_value(sb_ctx_t *cx, sb_key_t *k, int64_t *out);
 void sb_moved(sb_ctx_t *cx, const char *owner, size_t len);
 void *sb_alloc(sb_ctx_t *cx, size_t n);
 
@@ -203,6 +206,19 @@ int sb_hook_message(sb_ctx_t *cx, const sb_conv_t *c, int type,
 int sb_hook_claim(sb_ctx_t *cx, uint64_t conv, uint64_t id, int64_t due);
 int sb_hook_outcome(sb_ctx_t *cx, const sb_cmd_t *cmd);
 int sb_hook_replay(sb_ctx_t *cx, size_t max, size_t *replayed);
+/* retention (sb_retention.c): a conversation erased whole (*erased 0 when
+ * a send of it still waits), and the rows of the upkeep's walks */
+int sb_conv_erase(sb_ctx_t *cx, sb_conv_t *c, int *erased);
+int sb_retain_conv(sb_ctx_t *cx, MDB_cursor *cur, MDB_val *key,
+    MDB_val *val, int *dropped);
+int sb_retain_event(sb_ctx_t *cx, MDB_cursor *cur, MDB_val *key,
+    MDB_val *val, int *dropped);
+uint64_t sb_event_floor(sb_store_t *st, MDB_txn *txn, const char *tenant);
+int sb_retain_ledger(sb_ctx_t *cx, MDB_cursor *cur, MDB_val *key,
+    MDB_val *val, int *dropped);
+/* a failed row the upkeep walk met: dropped when older than the keep */
+int sb_hook_expire(sb_ctx_t *cx, MDB_cursor *cur, MDB_val *key,
+    MDB_val *val, int *dropped);
 void sb_hook_pending_key(sb_key_t *k, const char *tenant, uint64_t conv,
     uint64_t id);
 void sb_hook_failed_key(sb_key_t *k, const char *tenant, uint64_t id);
@@ -211,7 +227,8 @@ void sb_hook_counter_key(sb_key_t *k, const char *tenant, int which);
 #define SB_HOOKS_PENDING   0      /* counters: rows waiting to be sent */
 #define SB_HOOKS_FAILED    1      /* rows that gave up, until replayed */
 #define SB_HOOKS_ATTEMPTS_FAILED  2     /* attempts that failed, ever */
-#define SB_HOOKS_COUNTERS  3
+#define SB_HOOKS_DROPPED   3      /* failed rows dropped: too old, too many */
+#define SB_HOOKS_COUNTERS  4
 
 /* a record copied into the arena, decoded, changed and written back */
 int sb_msg_load(sb_ctx_t *cx, uint64_t conv, uint64_t seq, sb_msg_t *m);

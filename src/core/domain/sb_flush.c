@@ -81,9 +81,17 @@ sb_flush_conv(sb_ctx_t *cx, sb_conv_entry_t *e)
     sb_key_t   k;
     sb_span_t  rec;
 
-    if (e->h.deleted
-        || sb_encoded(cx, 'C', &e->cur, e->orig, e->orig_len, &rec))
-    {
+    if (e->h.deleted) {
+        /* dropped (retention, erasure): its row and state row go; a row
+         * that did not decode (not loaded) is left as it is */
+        if (!e->h.loaded) {
+            return 0;
+        }
+        SB_TRY(sb_state_index(cx, e->orig_state, e->cur.id, 0));
+        sb_conv_key(&k, cx->tenant, e->cur.id);
+        return sb_del(cx->txn, SB_DB(cx, SB_DB_CONV), &k);
+    }
+    if (sb_encoded(cx, 'C', &e->cur, e->orig, e->orig_len, &rec)) {
         return 0;
     }
     if (rec.p == NULL) {

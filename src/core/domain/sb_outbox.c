@@ -8,6 +8,9 @@
 #include "domain/sb_domain.h"
 
 
+static int sb_hook_cap(sb_ctx_t *cx);
+
+
 /* a conversation's line: its waiting events, in order */
 static void
 sb_hook_line_key(sb_key_t *k, const char *tenant, uint64_t conv)
@@ -344,7 +347,115 @@ sb_hook_outcome(sb_ctx_t *cx, const sb_cmd_t *cmd)
     SB_TRY(sb_hook_put(cx, &k, &h));
     SB_TRY(sb_hook_count(cx, SB_HOOKS_PENDING, -1));
     SB_TRY(sb_hook_count(cx, SB_HOOKS_FAILED, 1));
+    SB_TRY(sb_hook_cap(cx));
     return sb_hook_next(cx, h.conv);
+}
+
+
+/* A failed row leaves for good: the admin can no longer replay it. */
+static int
+sb_hook_drop(sb_ctx_t *cx, MDB_cursor *cur)
+{
+    SB_TRY(mdb_cursor_del(cur, 0));
+    SB_TRY(sb_hook_count(cx, SB_HOOKS_FAILED, -1));
+    SB_TRY(sb_hook_count(cx, SB_HOOKS_DROPPED, 1));
+    cx->res->dropped++;
+    return 0;
+}
+
+
+/*
+ * Issue 20: a CRM down for a week cannot fill the store. A tenant keeps
+ * at most hook_keep_max failed rows: past it, the oldest go.
+ */
+static int
+sb_hook_cap(sb_ctx_t *cx)
+{
+    MDB_cursor  *cur;
+    MDB_val      key, val;
+    sb_key_t     k, prefix;
+    int64_t      failed;
+    int          rc = 0;
+
+    if (cx->cfg->hook_keep_max <= 0) {        /* no cap */
+        return 0;
+    }
+    sb_hook_counter_key(&k, cx->tenant, SB_HOOKS_FAILED);
+    SB_TRY(sb_count_value(cx, &k, &failed));
+    if (failed <= cx->cfg->hook_keep_max) {
+        return 0;
+    }
+    sb_key_init(&prefix, cx->tenant);
+    sb_key_u8(&prefix, 'f');
+    SB_TRY(mdb_cursor_open(cx->txn, SB_DB(cx, SB_DB_HOOK), &cur));
+    for (; failed > cx->cfg->hook_keep_max && rc == 0; failed--) {
+        key = sb_key_val(&prefix);
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        if (rc == 0 && !sb_key_has_prefix(&key, &prefix)) {
+            rc = MDB_NOTFOUND;
+        }
+        if (rc == 0) {
+            rc = sb_hook_drop(cx, cur);
+        }
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+/* 1 when the event's conversation was deleted by retention: its failed
+ * event goes with it (issue 20), whatever the keep. */
+static int
+sb_hook_orphan(sb_ctx_t *cx, const char *tenant, const sb_outevent_t *h)
+{
+    sb_key_t  k;
+    MDB_val   val;
+    int       ch;
+
+    for (ch = 0; ch < SB_CH_COUNT && cx->cfg->retention_ms[ch] <= 0; ch++) {
+        /* look for a channel with retention */
+    }
+    if (ch == SB_CH_COUNT || h->conv == 0) {
+        return 0;
+    }
+    sb_conv_key(&k, tenant, h->conv);
+    return sb_get(cx->txn, SB_DB(cx, SB_DB_CONV), &k, &val) == MDB_NOTFOUND;
+}
+
+
+/* The upkeep walk's visit of a hook row (any tenant's): a failed row
+ * older than hook_keep_ms, or whose conversation retention deleted, is
+ * dropped. */
+int
+sb_hook_expire(sb_ctx_t *cx, MDB_cursor *cur, MDB_val *key, MDB_val *val,
+    int *dropped)
+{
+    sb_outevent_t   h;
+    const char     *saved = cx->tenant;
+    const char     *p = key->mv_data;
+    size_t          tlen = strnlen(p, key->mv_size);
+    char            tenant[SB_ID_MAX + 1];
+    int             rc;
+
+    *dropped = 0;
+    if (tlen + 1 >= key->mv_size || tlen > SB_ID_MAX || p[tlen + 1] != 'f'
+        || sb_outevent_decode(val->mv_data, val->mv_size, &h) != 0)
+    {
+        return 0;
+    }
+    memcpy(tenant, p, tlen);
+    tenant[tlen] = '\0';
+    if ((cx->cfg->hook_keep_ms <= 0
+         || h.failed_at >= cx->now - cx->cfg->hook_keep_ms)
+        && !sb_hook_orphan(cx, tenant, &h))
+    {
+        return 0;
+    }
+    cx->tenant = tenant;
+    rc = sb_hook_drop(cx, cur);
+    cx->tenant = saved;
+    *dropped = rc == 0;
+    return rc;
 }
 
 

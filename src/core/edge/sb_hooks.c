@@ -188,7 +188,7 @@ sb_hook_counter(sb_store_t *st, MDB_txn *txn, const char *tenant, int which)
 
 
 /*
- * {pending, failed, failed_attempts, last_error, pending_events (the
+ * {pending, failed, failed_attempts, dropped, last_error, pending_events (the
  * first of each line first), failed_events (from ?cursor=, oldest
  * first), cursor}
  */
@@ -211,6 +211,8 @@ sb_query_hooks(sb_store_t *st, MDB_txn *txn, const char *tenant,
                                              SB_HOOKS_FAILED));
     sb_jw_kint(&w, "failed_attempts", sb_hook_counter(st, txn, tenant,
                                           SB_HOOKS_ATTEMPTS_FAILED));
+    sb_jw_kint(&w, "dropped", sb_hook_counter(st, txn, tenant,
+                                          SB_HOOKS_DROPPED));
     sb_jw_key(&w, "last_error");
     sb_key_init(&k, tenant);
     sb_key_str(&k, "#hook_error");

@@ -22,7 +22,10 @@ static const struct {
     { "switchboard_event_webhooks_failed", "gauge",
       "Events that gave up after their last attempt, until replayed." },
     { "switchboard_event_webhook_failed_attempts_total", "counter",
-      "Attempts to send an event that did not get a 2xx." }
+      "Attempts to send an event that did not get a 2xx." },
+    { "switchboard_event_webhooks_dropped_total", "counter",
+      "Failed events dropped: kept longer than "
+      "switchboard_event_webhook_keep, or past its rows a tenant." }
 };
 
 
@@ -226,6 +229,17 @@ sb_deadlines(sb_store_t *st, MDB_txn *txn, int64_t counts[SB_DL_KINDS])
 }
 
 
+static void
+sb_store_gauge(sb_jw_t *w, const char *name, const char *help, size_t v)
+{
+    char  buf[128];
+
+    sb_metrics_family(w, name, "gauge", help);
+    snprintf(buf, sizeof(buf), "%s %zu\n", name, v);
+    sb_text(w, buf);
+}
+
+
 int
 sb_metrics_store(sb_store_t *st, MDB_txn *txn, int64_t now, sb_jw_t *w)
 {
@@ -311,16 +325,26 @@ sb_metrics_store(sb_store_t *st, MDB_txn *txn, int64_t now, sb_jw_t *w)
     }
 
     sb_store_usage(st, txn, &u);
-    sb_metrics_family(w, "switchboard_store_size_bytes", "gauge",
-              "The store's map size: a commit that needs more is 507.");
-    snprintf(buf, sizeof(buf), "switchboard_store_size_bytes %zu\n",
-             u.map_bytes);
-    sb_text(w, buf);
-    sb_metrics_family(w, "switchboard_store_used_bytes", "gauge",
-              "Pages in use in the map (its high-water mark less the "
-              "free list).");
-    snprintf(buf, sizeof(buf), "switchboard_store_used_bytes %zu\n",
-             u.used_bytes);
+    sb_store_gauge(w, "switchboard_store_size_bytes",
+                   "The store's map size: its ceiling.", u.map_bytes);
+    sb_store_gauge(w, "switchboard_store_used_bytes",
+                   "Pages in use in the map (its high-water mark less the "
+                   "free list).", u.used_bytes);
+    sb_store_gauge(w, "switchboard_store_room_bytes",
+                   "What can still be written: the free list, and the map "
+                   "above its high-water mark as far as the disk has room.",
+                   u.room_bytes);
+    sb_store_gauge(w, "switchboard_store_reserve_bytes",
+                   "Room kept for deletes, retention and presence: new "
+                   "content is 507 once the room is less.",
+                   st->cfg->reserve_bytes);
+    sb_store_gauge(w, "switchboard_store_disk_free_bytes",
+                   "Free bytes of the store's file system, for the "
+                   "workers' user.", u.disk_free_bytes);
+    sb_metrics_family(w, "switchboard_store_fill_ratio", "gauge",
+              "Used bytes over used and room: 1 is full.");
+    snprintf(buf, sizeof(buf), "switchboard_store_fill_ratio %.4f\n",
+             sb_store_fill(&u));
     sb_text(w, buf);
 
     free(tenants);

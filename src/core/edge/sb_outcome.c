@@ -208,7 +208,11 @@ sb_message_answer(const sb_result_t *res, int status, sb_answer_t *ans)
     sb_jw_key(&w, "conversation");
     sb_jw_strn(&w, conv, sb_conv_name(res->conv, conv));
     sb_jw_key(&w, "message");
-    sb_render_message(&w, rec);
+    if (rec.n) {
+        sb_render_message(&w, rec);
+    } else {
+        sb_jw_null(&w);              /* a replay of one retention deleted */
+    }
     if (res->outcome == SB_REPLAYED) {
         sb_jw_kbool(&w, "replayed", 1);
     }

@@ -67,8 +67,9 @@ sb_load_agent(sb_store_t *st, MDB_txn *txn, const char *tenant,
 }
 
 
-/* The last event of an owner's log (0: an empty log): a snapshot's
- * cursor (/agent/me), the bound of a client's. */
+/* The last event of an owner's log (an empty one: the tenant's event
+ * floor, 0 until retention deleted events): a snapshot's cursor
+ * (/agent/me), the bound of a client's. */
 uint64_t
 sb_query_log_last(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *owner)
@@ -81,7 +82,8 @@ sb_query_log_last(sb_store_t *st, MDB_txn *txn, const char *tenant,
     if (sb_prefix_last(txn, st->db[SB_DB_EVENT], &prefix, &key, &val) != 0
         || key.mv_size != prefix.n + 8)
     {
-        return 0;
+        /* an empty log goes on after the tenant's floor (retention) */
+        return sb_event_floor(st, txn, tenant);
     }
     return sb_be64((unsigned char *) key.mv_data + prefix.n);
 }
@@ -123,6 +125,35 @@ sb_event_frame(sb_jw_t *w, const sb_event_t *e)
 }
 
 
+/* {"from":…,"to":…}: the events no longer kept */
+static void
+sb_gap_json(sb_jw_t *w, uint64_t from, uint64_t to)
+{
+    sb_jw_obj(w);
+    sb_jw_kint(w, "from", (int64_t) from);
+    sb_jw_kint(w, "to", (int64_t) to);
+    sb_jw_obj_end(w);
+}
+
+
+/* The stream's word for it: a "gap" frame whose id is the last event
+ * missed, so that a reconnect's Last-Event-ID goes on past it. */
+static void
+sb_gap_frame(sb_jw_t *w, uint64_t from, uint64_t to)
+{
+    char  head[64];
+    int   n;
+
+    n = snprintf(head, sizeof(head), "id: %llu\nevent: gap\ndata: ",
+                 (unsigned long long) to);
+    sb_jw_bytes(w, head, (size_t) n);
+    w->comma = 0;
+    sb_gap_json(w, from, to);
+    sb_jw_bytes(w, "\n\n", 2);
+    w->comma = 0;
+}
+
+
 /* R24: every entry after the cursor (up to a batch), as the poll's JSON
  * or (sse) as stream frames, the last one's seq in *last; MDB_NOTFOUND
  * when there is none, so that the caller waits; a 400 when the cursor is
@@ -139,6 +170,7 @@ sb_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
     sb_event_t   e;
     sb_jw_t      w;
     int          rc, n = 0;
+    uint64_t     gap_to = 0;
 
     *last = cursor;
     sb_key_init(&prefix, tenant);
@@ -162,6 +194,14 @@ sb_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
         if (rc) {
             break;
         }
+        if (n == 0 && cursor > 0 && e.seq > cursor + 1) {
+            /* retention took the events after a client's cursor: it
+             * goes on from the oldest kept, and is told (issue 20) */
+            gap_to = e.seq - 1;
+            if (sse) {
+                sb_gap_frame(&w, cursor + 1, gap_to);
+            }
+        }
         if (sse) {
             sb_event_frame(&w, &e);
         } else {
@@ -182,6 +222,10 @@ sb_events(sb_store_t *st, MDB_txn *txn, const char *tenant,
     if (!sse) {
         sb_jw_arr_end(&w);
         sb_jw_kint(&w, "cursor", (int64_t) *last);
+        if (gap_to) {
+            sb_jw_key(&w, "gap");
+            sb_gap_json(&w, cursor + 1, gap_to);
+        }
         sb_jw_obj_end(&w);
     }
     (void) sb_jw_answer(&w, 200, ans);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "store/sb_store.h"
 
@@ -295,25 +296,86 @@ sb_free_pages(MDB_txn *txn)
 }
 
 
+/* The room above the high-water mark: the map's, as far as the disk can
+ * grow the file (LMDB writes pages past its end; it never preallocates). */
+static size_t
+sb_store_room_above(sb_store_t *st, size_t *disk_free, size_t *hwm_bytes,
+    size_t *map_bytes, size_t *psize)
+{
+    MDB_envinfo     info;
+    MDB_stat        stat;
+    struct stat     file;
+    struct statvfs  fs;
+    size_t          hwm, map_room, disk_room;
+    int             fd;
+
+    *disk_free = 0;
+    if (mdb_env_info(st->env, &info) != 0
+        || mdb_env_stat(st->env, &stat) != 0)
+    {
+        return 0;
+    }
+    hwm = (info.me_last_pgno + 1) * (size_t) stat.ms_psize;
+    *hwm_bytes = hwm;
+    *map_bytes = info.me_mapsize;
+    *psize = stat.ms_psize;
+    map_room = info.me_mapsize > hwm ? info.me_mapsize - hwm : 0;
+    if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &file) != 0
+        || fstatvfs(fd, &fs) != 0)
+    {
+        return map_room;
+    }
+    *disk_free = (size_t) fs.f_bavail * fs.f_frsize;
+    disk_room = *disk_free;
+    if ((size_t) file.st_size > hwm) {
+        disk_room += (size_t) file.st_size - hwm;    /* written, then freed */
+    }
+    return map_room < disk_room ? map_room : disk_room;
+}
+
+
 void
 sb_store_usage(sb_store_t *st, MDB_txn *txn, sb_store_usage_t *u)
 {
     MDB_envinfo  info;
-    MDB_stat     stat;
-    size_t       pages, free;
+    size_t       hwm = 0, psize = 0, free, above;
 
     memset(u, 0, sizeof(*u));
-    if (mdb_env_info(st->env, &info) != 0
-        || mdb_env_stat(st->env, &stat) != 0)
-    {
+    if (mdb_env_info(st->env, &info) != 0) {
         return;
     }
-    pages = info.me_last_pgno + 1;
-    free = sb_free_pages(txn);
-    pages -= free < pages ? free : 0;
-    u->map_bytes = info.me_mapsize;
-    u->used_bytes = pages * (size_t) stat.ms_psize;
+    above = sb_store_room_above(st, &u->disk_free_bytes, &hwm, &u->map_bytes,
+                                &psize);
+    free = sb_free_pages(txn) * psize;
+    u->used_bytes = hwm - (free < hwm ? free : 0);
+    u->room_bytes = above + free;
     u->readers = info.me_numreaders;
+}
+
+
+int
+sb_store_tight(sb_store_t *st, size_t reserve)
+{
+    MDB_txn  *txn;
+    size_t    disk, hwm, map, psize, room;
+
+    room = sb_store_room_above(st, &disk, &hwm, &map, &psize);
+    if (room >= reserve) {
+        return 0;
+    }
+    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) != 0) {
+        return 1;
+    }
+    room += sb_free_pages(txn) * psize;
+    mdb_txn_abort(txn);
+    return room < reserve;
+}
+
+
+int
+sb_store_adopt_size(sb_store_t *st)
+{
+    return mdb_env_set_mapsize(st->env, 0);
 }
 
 

@@ -59,10 +59,31 @@ void sb_store_close(sb_store_t *st);
 typedef struct {
     size_t    map_bytes;         /* switchboard_store size= */
     size_t    used_bytes;
+    size_t    room_bytes;        /* what can still be written: the free
+                                    list, and the map above the high-water
+                                    mark as far as the disk has room */
+    size_t    disk_free_bytes;   /* of the store's file system, for an
+                                    unprivileged writer */
     unsigned  readers;
 } sb_store_usage_t;
 
 void sb_store_usage(sb_store_t *st, MDB_txn *txn, sb_store_usage_t *u);
+
+/* used over used and room: 1 is full */
+static inline double
+sb_store_fill(const sb_store_usage_t *u)
+{
+    return u->used_bytes + u->room_bytes
+           ? (double) u->used_bytes / (double) (u->used_bytes + u->room_bytes)
+           : 1.0;
+}
+/* Inside the reserve: less than reserve bytes of room left. Cheap unless
+ * the store is near its ceiling (then the free list is read, in a read
+ * transaction of its own: LMDB lets no write transaction read it). */
+int sb_store_tight(sb_store_t *st, size_t reserve);
+/* Takes the map size another process set (MDB_MAP_RESIZED): no
+ * transaction of this process may be open. */
+int sb_store_adopt_size(sb_store_t *st);
 /* 0 when the store answers a read in txn and the file at path is still
  * the one mapped; else why says what is wrong */
 int sb_store_health(sb_store_t *st, MDB_txn *txn, const char *path,
