@@ -128,28 +128,42 @@ sb_retain_conv(sb_ctx_t *cx, MDB_cursor *cur, MDB_val *key, MDB_val *val,
     const char  *saved = cx->tenant;
     const char  *p = key->mv_data;
     char         tenant[SB_ID_MAX + 1];
-    sb_conv_t   *c;
+    sb_conv_t   *c, peek;
+    sb_key_t     k;
+    MDB_val      row;
+    uint64_t     id;
     size_t       tlen;
     int64_t      keep;
     int          rc;
 
     *dropped = 0;
     if (sb_row_tenant(key, tenant, &tlen) == NULL
-        || key->mv_size != tlen + 9 || p[tlen] != SB_STATE_ENDED
+        || key->mv_size != tlen + 9 || p[tlen] != SB_STATE_ENDED)
+    {
+        return 0;
+    }
+    /* a plain read decides; only a conversation that is due goes
+     * through the batch's cache (which would re-encode every one it
+     * holds at the flush) */
+    id = sb_be64((const unsigned char *) p + tlen + 1);
+    sb_conv_key(&k, tenant, id);
+    if (sb_get(cx->txn, SB_DB(cx, SB_DB_CONV), &k, &row) != 0
+        || sb_conv_decode(row.mv_data, row.mv_size, &peek, cx->cfg) != 0)
+    {
+        return 0;
+    }
+    keep = peek.channel < SB_CH_COUNT ? cx->cfg->retention_ms[peek.channel]
+                                      : 0;
+    if (keep <= 0 || peek.state != SB_STATE_ENDED
+        || peek.ended_at >= cx->now - keep
         || sb_tenant_state(cx->st, cx->txn, tenant) != SB_TENANT_LIVE)
     {
         return 0;              /* a tenant being moved is left as it is */
     }
     cx->tenant = tenant;
-    rc = sb_conv_get(cx, sb_be64((const unsigned char *) p + tlen + 1), &c);
-    if (rc == 0) {
-        keep = c->channel < SB_CH_COUNT ? cx->cfg->retention_ms[c->channel]
-                                        : 0;
-        if (keep > 0 && c->state == SB_STATE_ENDED
-            && c->ended_at < cx->now - keep)
-        {
-            rc = sb_conv_erase(cx, c, dropped);
-        }
+    rc = sb_conv_get(cx, id, &c);
+    if (rc == 0 && c->state == SB_STATE_ENDED) {
+        rc = sb_conv_erase(cx, c, dropped);
     }
     cx->tenant = saved;
     return rc == MDB_NOTFOUND || rc == MDB_CORRUPTED ? 0 : rc;
