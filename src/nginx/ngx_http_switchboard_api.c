@@ -545,6 +545,33 @@ ngx_http_switchboard_block(ngx_http_request_t *r,
 
 
 static void
+ngx_http_switchboard_q_visitor_export(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    sb_query_visitor_export(&ngx_http_switchboard_store, txn, ctx->tenant,
+                            ctx->channel, ctx->target, sb_now_ms(), ans);
+}
+
+
+/* visitors/{channel}/{visitor}/export: everything of one visitor
+ * (issue 20, GDPR art. 15 and 20) */
+ngx_int_t
+ngx_http_switchboard_visitor_export(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_switchboard_path_channel_id(r, ctx, path, 0,
+                                              "invalid visitor id");
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+    return ngx_http_switchboard_read(r, ctx,
+                                     ngx_http_switchboard_q_visitor_export);
+}
+
+
+static void
 ngx_http_switchboard_q_accounts(MDB_txn *txn, ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
 {

@@ -441,6 +441,8 @@ ngx_http_switchboard_init_module(ngx_cycle_t *cycle)
     const char                        *files[] = { "", "/data.mdb",
                                                    "/lock.mdb" };
     ngx_uint_t                         i;
+    size_t                             indexed;
+    int                                rc;
 
     mcf = ngx_http_switchboard_cycle_conf(cycle);
     if (mcf == NULL) {
@@ -468,6 +470,20 @@ ngx_http_switchboard_init_module(ngx_cycle_t *cycle)
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "cannot open store \"%V\": %s", &mcf->store_path, err);
         return NGX_ERROR;
+    }
+    /* a store from before the visitors' index gets it (issue 20) */
+    rc = sb_visits_index(&st, &indexed);
+    if (rc) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "cannot index the visitors of store \"%V\": %s",
+                      &mcf->store_path, mdb_strerror(rc));
+        sb_store_close(&st);
+        return NGX_ERROR;
+    }
+    if (indexed) {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "store \"%V\": %uz conversations indexed by visitor",
+                      &mcf->store_path, indexed);
     }
     sb_store_close(&st);
 

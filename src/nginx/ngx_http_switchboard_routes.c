@@ -88,6 +88,9 @@ static const ngx_http_switchboard_route_t  ngx_http_switchboard_routes[] = {
       0 },
     { SB_ADMIN, { "blocks", "*", "*" }, SB_DELETE,
       ngx_http_switchboard_block, SB_CMD_UNBLOCK },
+    /* one visitor's data (issue 20) */
+    { SB_ADMIN, { "visitors", "*", "*", "export" }, SB_GET,
+      ngx_http_switchboard_visitor_export, 0 },
     { SB_ADMIN, { "agents", "*" }, SB_GET, ngx_http_switchboard_get_agent,
       0 },
     { SB_ADMIN, { "agents", "*" }, SB_PUT, ngx_http_switchboard_on_entry,

@@ -133,6 +133,7 @@ sb_conv_create(sb_ctx_t *cx, const char *group, const sb_visit_t *v,
     sb_open_key(&k, cx->tenant, v->channel, v->visitor);
     *out = c;
     SB_TRY(sb_put(cx->txn, SB_DB(cx, SB_DB_OPEN), &k, be, 8));
+    SB_TRY(sb_visit_put(cx, c));
     return sb_hook_conv(cx, c, SB_HOOK_CONV_CREATED, SB_WHY_NONE, NULL);
 }
 

@@ -358,6 +358,7 @@ sb_seq_next(sb_ctx_t *cx, int db, sb_key_t *k, int persist, uint64_t *out)
     sb_entry_t  *e;
     MDB_val      key, val;
     uint32_t     h = sb_hash('S', k->b, k->n) ^ (uint32_t) db;
+    uint64_t     floor;
     int          rc;
 
     e = sb_find(cx->b, 'S', k, h);
@@ -382,11 +383,14 @@ sb_seq_next(sb_ctx_t *cx, int db, sb_key_t *k, int persist, uint64_t *out)
                                              + k->n);
             } else if (rc && rc != MDB_NOTFOUND) {
                 return rc;
-            } else if (db == SB_DB_EVENT) {
-                /* an empty log (new, or emptied by retention) numbers
-                 * after every number retention took (issue 20) */
-                e->value = (int64_t) sb_event_floor(cx->st, cx->txn,
-                                                    cx->tenant);
+            }
+            if (db == SB_DB_EVENT) {
+                /* a log whose last events retention took (or that it
+                 * emptied) numbers after every number taken (issue 20):
+                 * a client's cursor never meets a number twice */
+                floor = sb_event_floor(cx->st, cx->txn, cx->tenant);
+                e->value = (int64_t) floor > e->value ? (int64_t) floor
+                                                      : e->value;
             }
         }
     }

@@ -206,6 +206,13 @@ int sb_hook_message(sb_ctx_t *cx, const sb_conv_t *c, int type,
 int sb_hook_claim(sb_ctx_t *cx, uint64_t conv, uint64_t id, int64_t due);
 int sb_hook_outcome(sb_ctx_t *cx, const sb_cmd_t *cmd);
 int sb_hook_replay(sb_ctx_t *cx, size_t max, size_t *replayed);
+/* a visitor's conversations (sb_visits.c, issue 20) */
+int sb_visit_key(sb_key_t *k, const char *tenant, int channel,
+    const char *visitor, uint64_t conv);
+int sb_visit_put(sb_ctx_t *cx, const sb_conv_t *c);
+int sb_visit_del(sb_ctx_t *cx, const sb_conv_t *c);
+int sb_visits_index(sb_store_t *st, size_t *indexed);
+
 /* retention (sb_retention.c): a conversation erased whole (*erased 0 when
  * a send of it still waits), and the rows of the upkeep's walks */
 int sb_conv_erase(sb_ctx_t *cx, sb_conv_t *c, int *erased);

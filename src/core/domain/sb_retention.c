@@ -113,6 +113,7 @@ sb_conv_erase(sb_ctx_t *cx, sb_conv_t *c, int *erased)
         SB_TRY(sb_del(cx->txn, SB_DB(cx, SB_DB_OPEN), &k));
     }
     SB_TRY(sb_deadline_clear_all(cx, c));
+    SB_TRY(sb_visit_del(cx, c));
     sb_conv_drop(cx, c);
     *erased = 1;
     return 0;

@@ -48,6 +48,7 @@ typedef struct {
 int sb_render_conversation(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
     const char *tenant, const sb_conv_t *c, int64_t now,
     const sb_page_t *thread);
+void sb_render_block(sb_jw_t *w, const sb_block_t *b);
 int sb_render_agent(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
     const char *tenant, const sb_agent_t *a, int64_t now, int held);
 
@@ -125,6 +126,9 @@ int sb_metrics_store(sb_store_t *st, MDB_txn *txn, int64_t now,
     sb_jw_t *w);
 void sb_query_canned(sb_store_t *st, MDB_txn *txn, const char *tenant,
     const char *id, sb_answer_t *ans);
+void sb_query_visitor_export(sb_store_t *st, MDB_txn *txn,
+    const char *tenant, int channel, const char *visitor, int64_t now,
+    sb_answer_t *ans);
 void sb_query_block(sb_store_t *st, MDB_txn *txn, const char *tenant,
     int channel, const char *visitor, sb_answer_t *ans);
 

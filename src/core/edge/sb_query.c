@@ -67,8 +67,8 @@ sb_load_agent(sb_store_t *st, MDB_txn *txn, const char *tenant,
 }
 
 
-/* The last event of an owner's log (an empty one: the tenant's event
- * floor, 0 until retention deleted events): a snapshot's cursor
+/* The last event of an owner's log, or the tenant's event floor when
+ * that is after it (0 until retention deleted events): a snapshot's cursor
  * (/agent/me), the bound of a client's. */
 uint64_t
 sb_query_log_last(sb_store_t *st, MDB_txn *txn, const char *tenant,
@@ -76,16 +76,17 @@ sb_query_log_last(sb_store_t *st, MDB_txn *txn, const char *tenant,
 {
     sb_key_t  prefix;
     MDB_val   key, val;
+    uint64_t  last = 0, floor = sb_event_floor(st, txn, tenant);
 
     sb_key_init(&prefix, tenant);
     sb_key_str(&prefix, owner);
-    if (sb_prefix_last(txn, st->db[SB_DB_EVENT], &prefix, &key, &val) != 0
-        || key.mv_size != prefix.n + 8)
+    if (sb_prefix_last(txn, st->db[SB_DB_EVENT], &prefix, &key, &val) == 0
+        && key.mv_size == prefix.n + 8)
     {
-        /* an empty log goes on after the tenant's floor (retention) */
-        return sb_event_floor(st, txn, tenant);
+        last = sb_be64((unsigned char *) key.mv_data + prefix.n);
     }
-    return sb_be64((unsigned char *) key.mv_data + prefix.n);
+    /* a log goes on after the tenant's floor (retention, erasure) */
+    return last > floor ? last : floor;
 }
 
 
@@ -534,7 +535,6 @@ sb_query_block(sb_store_t *st, MDB_txn *txn, const char *tenant,
     sb_key_t    k;
     MDB_val     val;
     sb_jw_t     w;
-    char        name[24];
     int         rc;
 
     sb_open_key(&k, tenant, channel, visitor);
@@ -552,18 +552,7 @@ sb_query_block(sb_store_t *st, MDB_txn *txn, const char *tenant,
         return;
     }
     sb_jw_init(&w, 256);
-    sb_jw_obj(&w);
-    sb_jw_kstr(&w, "channel", b.channel);
-    sb_jw_kstr(&w, "visitor", b.visitor);
-    sb_jw_kstr(&w, "by", b.by);
-    sb_jw_ktime(&w, "at", b.at);
-    sb_jw_key(&w, "conversation");
-    sb_jw_strn(&w, name, sb_conv_name(b.conv, name));
-    sb_jw_kint(&w, "dropped", (int64_t) b.dropped);
-    if (b.last_dropped_at) {
-        sb_jw_ktime(&w, "last_dropped_at", b.last_dropped_at);
-    }
-    sb_jw_obj_end(&w);
+    sb_render_block(&w, &b);
     (void) sb_jw_answer(&w, 200, ans);
 }
 

@@ -452,3 +452,24 @@ sb_render_agent(sb_jw_t *w, sb_store_t *st, MDB_txn *txn, const char *tenant,
     sb_jw_obj_end(w);
     return 0;
 }
+
+
+/* R11: a block, as GET /admin/blocks and a visitor's export show it */
+void
+sb_render_block(sb_jw_t *w, const sb_block_t *b)
+{
+    char  name[24];
+
+    sb_jw_obj(w);
+    sb_jw_kstr(w, "channel", b->channel);
+    sb_jw_kstr(w, "visitor", b->visitor);
+    sb_jw_kstr(w, "by", b->by);
+    sb_jw_ktime(w, "at", b->at);
+    sb_jw_key(w, "conversation");
+    sb_jw_strn(w, name, sb_conv_name(b->conv, name));
+    sb_jw_kint(w, "dropped", (int64_t) b->dropped);
+    if (b->last_dropped_at) {
+        sb_jw_ktime(w, "last_dropped_at", b->last_dropped_at);
+    }
+    sb_jw_obj_end(w);
+}

@@ -55,6 +55,7 @@ sb_row_check(const sb_config_t *cfg, int db, const void *key, size_t klen,
     case SB_DB_MEMBER:
     case SB_DB_READY:
     case SB_DB_SEEN:
+    case SB_DB_VISIT:
         return vlen == 0 ? 0 : -1;
     case SB_DB_DEADLINE:
         /* be64 due, tenant, NUL, kind, be64 subject, be64 seq */
