@@ -42,7 +42,7 @@ typedef enum {
     SB_WHY_NONE, SB_WHY_AGENT, SB_WHY_AUTO_CLOSE, SB_WHY_BLOCKED,
     SB_WHY_SNOOZED, SB_WHY_RELEASED, SB_WHY_FIRST_REPLY_TIMEOUT,
     SB_WHY_REPLY_TIMEOUT, SB_WHY_TRANSFERRED, SB_WHY_AGENT_REMOVED,
-    SB_WHY_COUNT
+    SB_WHY_ERASED, SB_WHY_COUNT
 } sb_why_t;
 
 /* Event webhooks: what a CRM or a bot may be sent, in the outbox written
@@ -51,7 +51,8 @@ typedef enum {
     SB_HOOK_CONV_CREATED, SB_HOOK_CONV_ASSIGNED, SB_HOOK_CONV_UNASSIGNED,
     SB_HOOK_CONV_TRANSFERRED, SB_HOOK_CONV_SNOOZED, SB_HOOK_CONV_WOKE,
     SB_HOOK_CONV_RELEASED, SB_HOOK_CONV_ENDED, SB_HOOK_MSG_CREATED,
-    SB_HOOK_MSG_FAILED, SB_HOOK_AGENT_STATUS, SB_HOOK_COUNT
+    SB_HOOK_MSG_FAILED, SB_HOOK_AGENT_STATUS, SB_HOOK_VISITOR_ERASED,
+    SB_HOOK_COUNT
 } sb_hook_type_t;
 
 /* R12: what an agent may do on a channel */
@@ -169,6 +170,7 @@ typedef enum {
     SB_CMD_RECONCILE,
     SB_CMD_PUT_ACCOUNT,
     SB_CMD_DELETE_ACCOUNT,
+    SB_CMD_ERASE_VISITOR,              /* issue 20: GDPR art. 17 */
     SB_CMD_COUNT
 } sb_cmd_type_t;
 
@@ -286,6 +288,7 @@ typedef enum {
                                           provider account: 403 */
     SB_REFUSE_ACCOUNT_TAKEN,           /* bound to another tenant: 409 */
     SB_REFUSE_UNKNOWN_ACCOUNT,         /* not this tenant's: 404 */
+    SB_REFUSE_UNKNOWN_VISITOR,         /* nothing of theirs: 404 */
     SB_REFUSE_COUNT
 } sb_refusal_t;
 
@@ -328,6 +331,13 @@ typedef struct {
     int  stored, duplicates, blocked, statuses, status_changes, ignored;
 } sb_tally_t;
 
+/* What a visitor's erasure removed (issue 20): its answer and audit. */
+typedef struct {
+    uint64_t  audit;                  /* the audit line's number */
+    uint32_t  conversations, messages, events, outbox, deliveries,
+              idempotency, blocks;
+} sb_erased_t;
+
 typedef struct {
     sb_outcome_t   outcome;
     sb_refusal_t   refusal;
@@ -354,6 +364,7 @@ typedef struct {
     size_t         parked;            /* FIRE: rows set aside (note says) */
     int            jobs_waiting;      /* FIRE: jobs left due, over budget */
     size_t         reclassed;         /* RECONCILE: rows moved */
+    sb_erased_t    visitor_erased;    /* ERASE_VISITOR */
     char           note[256];         /* a line for the error log */
 } sb_result_t;
 

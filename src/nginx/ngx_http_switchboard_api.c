@@ -398,6 +398,27 @@ ngx_http_switchboard_get_conversation(ngx_http_request_t *r,
 
 
 static void
+ngx_http_switchboard_q_erasures(MDB_txn *txn, ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
+{
+    sb_query_erasures(&ngx_http_switchboard_store, txn, ctx->tenant,
+                      ctx->conv, ans);
+}
+
+
+/* erasures?cursor=N: the audit lines of visitors' erasures (issue 20) */
+ngx_int_t
+ngx_http_switchboard_get_erasures(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
+{
+    if (ngx_http_switchboard_cursor(r, &ctx->conv) != NGX_OK) {
+        return ngx_http_switchboard_bad_cursor(r);
+    }
+    return ngx_http_switchboard_read(r, ctx, ngx_http_switchboard_q_erasures);
+}
+
+
+static void
 ngx_http_switchboard_q_ledger(MDB_txn *txn, ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, sb_answer_t *ans)
 {
@@ -553,10 +574,10 @@ ngx_http_switchboard_q_visitor_export(MDB_txn *txn, ngx_http_request_t *r,
 }
 
 
-/* visitors/{channel}/{visitor}/export: everything of one visitor
- * (issue 20, GDPR art. 15 and 20) */
+/* visitors/{channel}/{visitor}[/export]: everything of one visitor,
+ * exported (GET, GDPR art. 15 and 20) or erased (DELETE, art. 17) */
 ngx_int_t
-ngx_http_switchboard_visitor_export(ngx_http_request_t *r,
+ngx_http_switchboard_visitor(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path)
 {
     ngx_int_t  rc;
@@ -566,8 +587,11 @@ ngx_http_switchboard_visitor_export(ngx_http_request_t *r,
     if (rc != NGX_DECLINED) {
         return rc;
     }
-    return ngx_http_switchboard_read(r, ctx,
-                                     ngx_http_switchboard_q_visitor_export);
+    if (r->method == NGX_HTTP_GET) {
+        return ngx_http_switchboard_read(r, ctx,
+                                         ngx_http_switchboard_q_visitor_export);
+    }
+    return ngx_http_switchboard_command(r, ctx, SB_CMD_ERASE_VISITOR);
 }
 
 

@@ -63,7 +63,9 @@ ngx_int_t ngx_http_switchboard_accounts(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
 ngx_int_t ngx_http_switchboard_account(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
-ngx_int_t ngx_http_switchboard_visitor_export(ngx_http_request_t *r,
+ngx_int_t ngx_http_switchboard_visitor(ngx_http_request_t *r,
+    ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
+ngx_int_t ngx_http_switchboard_get_erasures(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);
 ngx_int_t ngx_http_switchboard_block(ngx_http_request_t *r,
     ngx_http_switchboard_ctx_t *ctx, ngx_http_switchboard_path_t *path);

@@ -90,7 +90,11 @@ static const ngx_http_switchboard_route_t  ngx_http_switchboard_routes[] = {
       ngx_http_switchboard_block, SB_CMD_UNBLOCK },
     /* one visitor's data (issue 20) */
     { SB_ADMIN, { "visitors", "*", "*", "export" }, SB_GET,
-      ngx_http_switchboard_visitor_export, 0 },
+      ngx_http_switchboard_visitor, 0 },
+    { SB_ADMIN, { "visitors", "*", "*" }, SB_DELETE,
+      ngx_http_switchboard_visitor, SB_CMD_ERASE_VISITOR },
+    { SB_ADMIN, { "erasures" }, SB_GET, ngx_http_switchboard_get_erasures,
+      0 },
     { SB_ADMIN, { "agents", "*" }, SB_GET, ngx_http_switchboard_get_agent,
       0 },
     { SB_ADMIN, { "agents", "*" }, SB_PUT, ngx_http_switchboard_on_entry,

@@ -45,7 +45,8 @@ static const sb_apply_pt  sb_appliers[SB_CMD_COUNT] = {
     [SB_CMD_RESUME] = sb_apply_pause,
     [SB_CMD_RECONCILE] = sb_apply_reconcile,
     [SB_CMD_PUT_ACCOUNT] = sb_apply_directory,
-    [SB_CMD_DELETE_ACCOUNT] = sb_apply_directory
+    [SB_CMD_DELETE_ACCOUNT] = sb_apply_directory,
+    [SB_CMD_ERASE_VISITOR] = sb_apply_erase_visitor
 };
 
 
@@ -106,6 +107,7 @@ sb_may_use_reserve(sb_cmd_type_t type)
     case SB_CMD_DELETE_CANNED:
     case SB_CMD_DELETE_ACCOUNT:
     case SB_CMD_UNBLOCK:
+    case SB_CMD_ERASE_VISITOR:
     case SB_CMD_DELIVERED:
     case SB_CMD_HOOK_SENT:
     case SB_CMD_PURGE:
@@ -128,6 +130,7 @@ sb_frees_room(sb_cmd_type_t type)
     case SB_CMD_DELETE_CANNED:
     case SB_CMD_DELETE_ACCOUNT:
     case SB_CMD_UNBLOCK:
+    case SB_CMD_ERASE_VISITOR:
         return 1;
     default:
         return 0;

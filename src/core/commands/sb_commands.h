@@ -45,6 +45,7 @@ int sb_apply_hook_sent(sb_ctx_t *cx, const sb_cmd_t *cmd);
 int sb_apply_hook_replay(sb_ctx_t *cx, const sb_cmd_t *cmd);
 int sb_apply_pause(sb_ctx_t *cx, const sb_cmd_t *cmd);
 int sb_apply_reconcile(sb_ctx_t *cx, const sb_cmd_t *cmd);
+int sb_apply_erase_visitor(sb_ctx_t *cx, const sb_cmd_t *cmd);
 
 /* shared by the commands */
 typedef struct {

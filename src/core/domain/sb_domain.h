@@ -206,6 +206,22 @@ int sb_hook_message(sb_ctx_t *cx, const sb_conv_t *c, int type,
 int sb_hook_claim(sb_ctx_t *cx, uint64_t conv, uint64_t id, int64_t due);
 int sb_hook_outcome(sb_ctx_t *cx, const sb_cmd_t *cmd);
 int sb_hook_replay(sb_ctx_t *cx, size_t max, size_t *replayed);
+/* 1 when id is one of ids[0..n) (a visitor's conversations: a few) */
+static inline int
+sb_ids_have(const uint64_t *ids, size_t n, uint64_t id)
+{
+    while (n--) {
+        if (ids[n] == id) {
+            return 1;
+        }
+    }
+    return 0;
+}
+int sb_hook_erase_line(sb_ctx_t *cx, uint64_t conv, uint32_t *n);
+int sb_hook_erase_failed(sb_ctx_t *cx, const uint64_t *convs, size_t nconvs,
+    uint32_t *n);
+int sb_hook_visitor_erased(sb_ctx_t *cx, int channel, const char *visitor,
+    const char *by);
 /* a visitor's conversations (sb_visits.c, issue 20) */
 int sb_visit_key(sb_key_t *k, const char *tenant, int channel,
     const char *visitor, uint64_t conv);
@@ -216,6 +232,9 @@ int sb_visits_index(sb_store_t *st, size_t *indexed);
 /* retention (sb_retention.c): a conversation erased whole (*erased 0 when
  * a send of it still waits), and the rows of the upkeep's walks */
 int sb_conv_erase(sb_ctx_t *cx, sb_conv_t *c, int *erased);
+int sb_conv_remove(sb_ctx_t *cx, sb_conv_t *c, uint32_t *messages);
+int sb_prefix_del(sb_ctx_t *cx, int db, sb_key_t *prefix, uint32_t *n);
+int sb_event_floor_raise(sb_ctx_t *cx, const char *tenant, uint64_t seq);
 int sb_retain_conv(sb_ctx_t *cx, MDB_cursor *cur, MDB_val *key,
     MDB_val *val, int *dropped);
 int sb_retain_event(sb_ctx_t *cx, MDB_cursor *cur, MDB_val *key,

@@ -517,3 +517,105 @@ sb_hook_replay(sb_ctx_t *cx, size_t max, size_t *replayed)
     SB_TRY(sb_hook_count(cx, SB_HOOKS_FAILED, -(int64_t) *replayed));
     return sb_hook_count(cx, SB_HOOKS_PENDING, (int64_t) *replayed);
 }
+
+
+/* Erasure (issue 20): a conversation's line goes whole, each row's
+ * deadline with it, and *n counts them. A POST in flight for one of them
+ * lands on no row and changes nothing (sb_hook_outcome). */
+int
+sb_hook_erase_line(sb_ctx_t *cx, uint64_t conv, uint32_t *n)
+{
+    MDB_cursor     *cur;
+    MDB_val         key, val;
+    sb_key_t        prefix, k;
+    sb_outevent_t   h;
+    int             rc;
+
+    sb_hook_line_key(&prefix, cx->tenant, conv);
+    SB_TRY(mdb_cursor_open(cx->txn, SB_DB(cx, SB_DB_HOOK), &cur));
+    for ( ;; ) {
+        key = sb_key_val(&prefix);
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        if (rc || !sb_key_has_prefix(&key, &prefix)) {
+            rc = rc ? rc : MDB_NOTFOUND;
+            break;
+        }
+        if (sb_outevent_decode(val.mv_data, val.mv_size, &h) == 0
+            && h.due)
+        {
+            sb_deadline_key(&k, h.due, cx->tenant, SB_DL_HOOK, h.conv, h.id);
+            rc = sb_del(cx->txn, SB_DB(cx, SB_DB_DEADLINE), &k);
+            if (rc && rc != MDB_NOTFOUND) {
+                break;
+            }
+        }
+        rc = mdb_cursor_del(cur, 0);
+        if (rc == 0) {
+            rc = sb_hook_count(cx, SB_HOOKS_PENDING, -1);
+        }
+        if (rc) {
+            break;
+        }
+        (*n)++;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+/* Erasure: the failed rows of the tenant about one of the conversations
+ * (at most hook_keep_max of them to read), out; *n counts them. */
+int
+sb_hook_erase_failed(sb_ctx_t *cx, const uint64_t *convs, size_t nconvs,
+    uint32_t *n)
+{
+    MDB_cursor     *cur;
+    MDB_val         key, val;
+    sb_key_t        prefix;
+    sb_outevent_t   h;
+    int             rc;
+
+    sb_key_init(&prefix, cx->tenant);
+    sb_key_u8(&prefix, 'f');
+    SB_TRY(mdb_cursor_open(cx->txn, SB_DB(cx, SB_DB_HOOK), &cur));
+    key = sb_key_val(&prefix);
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+         rc == 0 && sb_key_has_prefix(&key, &prefix);
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
+    {
+        if (sb_outevent_decode(val.mv_data, val.mv_size, &h) != 0
+            || h.conv == 0 || !sb_ids_have(convs, nconvs, h.conv))
+        {
+            continue;
+        }
+        rc = mdb_cursor_del(cur, 0);
+        if (rc == 0) {
+            rc = sb_hook_count(cx, SB_HOOKS_FAILED, -1);
+        }
+        if (rc) {
+            break;
+        }
+        (*n)++;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+/* visitor.erased: for the CRM to erase its copy; it names the visitor
+ * until it is sent (or dropped), then nothing of them is left. */
+int
+sb_hook_visitor_erased(sb_ctx_t *cx, int channel, const char *visitor,
+    const char *by)
+{
+    sb_outevent_t  h;
+
+    if (!(cx->cfg->hook_types & (1u << SB_HOOK_VISITOR_ERASED))) {
+        return 0;
+    }
+    sb_hook_init(cx, &h, SB_HOOK_VISITOR_ERASED, NULL);
+    h.channel = (uint8_t) channel;
+    h.visitor = sb_cspan(visitor);
+    h.agent = sb_cspan(by);
+    return sb_hook_emit(cx, &h);
+}

@@ -23,9 +23,9 @@ sb_row_tenant(const MDB_val *key, char *buf, size_t *len)
 }
 
 
-/* Every row of db under prefix, deleted. */
-static int
-sb_prefix_del(sb_ctx_t *cx, int db, sb_key_t *prefix)
+/* Every row of db under prefix, deleted (*n counts them, if given). */
+int
+sb_prefix_del(sb_ctx_t *cx, int db, sb_key_t *prefix, uint32_t *n)
 {
     MDB_cursor  *cur;
     MDB_val      key, val;
@@ -41,6 +41,9 @@ sb_prefix_del(sb_ctx_t *cx, int db, sb_key_t *prefix)
         rc = mdb_cursor_del(cur, 0);
         if (rc) {
             break;
+        }
+        if (n) {
+            (*n)++;
         }
     }
     mdb_cursor_close(cur);
@@ -86,8 +89,7 @@ sb_thread_sending(sb_ctx_t *cx, sb_key_t *prefix, int *sending)
 int
 sb_conv_erase(sb_ctx_t *cx, sb_conv_t *c, int *erased)
 {
-    sb_key_t  prefix, k;
-    MDB_val   val;
+    sb_key_t  prefix;
     int       sending;
 
     *erased = 0;
@@ -102,9 +104,25 @@ sb_conv_erase(sb_ctx_t *cx, sb_conv_t *c, int *erased)
     if (sending) {
         return 0;
     }
+    *erased = 1;
+    return sb_conv_remove(cx, c, NULL);
+}
 
-    SB_TRY(sb_prefix_del(cx, SB_DB_MSG, &prefix));
-    SB_TRY(sb_prefix_del(cx, SB_DB_HANDLER, &prefix));
+
+/* The conversation's own rows, whatever waits: its thread (*messages
+ * counts it, if given), handlers, tags and their index, its open row if
+ * it still has one, its deadlines, its visitor's index row, its record
+ * and its state row (at the flush). */
+int
+sb_conv_remove(sb_ctx_t *cx, sb_conv_t *c, uint32_t *messages)
+{
+    sb_key_t  prefix, k;
+    MDB_val   val;
+
+    sb_key_init(&prefix, cx->tenant);
+    sb_key_u64(&prefix, c->id);
+    SB_TRY(sb_prefix_del(cx, SB_DB_MSG, &prefix, messages));
+    SB_TRY(sb_prefix_del(cx, SB_DB_HANDLER, &prefix, NULL));
     SB_TRY(sb_tags_replace(cx, c, NULL, 0));
     if (sb_open_key(&k, cx->tenant, c->channel, c->visitor) == 0
         && sb_get(cx->txn, SB_DB(cx, SB_DB_OPEN), &k, &val) == 0
@@ -115,7 +133,6 @@ sb_conv_erase(sb_ctx_t *cx, sb_conv_t *c, int *erased)
     SB_TRY(sb_deadline_clear_all(cx, c));
     SB_TRY(sb_visit_del(cx, c));
     sb_conv_drop(cx, c);
-    *erased = 1;
     return 0;
 }
 
@@ -231,7 +248,7 @@ sb_event_floor(sb_store_t *st, MDB_txn *txn, const char *tenant)
 }
 
 
-static int
+int
 sb_event_floor_raise(sb_ctx_t *cx, const char *tenant, uint64_t seq)
 {
     sb_key_t       k;

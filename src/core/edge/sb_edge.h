@@ -49,6 +49,9 @@ int sb_render_conversation(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
     const char *tenant, const sb_conv_t *c, int64_t now,
     const sb_page_t *thread);
 void sb_render_block(sb_jw_t *w, const sb_block_t *b);
+void sb_render_erased(sb_jw_t *w, const sb_erased_t *e);
+void sb_query_erasures(sb_store_t *st, MDB_txn *txn, const char *tenant,
+    uint64_t cursor, sb_answer_t *ans);
 int sb_render_agent(sb_jw_t *w, sb_store_t *st, MDB_txn *txn,
     const char *tenant, const sb_agent_t *a, int64_t now, int held);
 

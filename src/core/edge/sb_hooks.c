@@ -35,6 +35,14 @@ sb_hook_facts(sb_jw_t *w, const sb_outevent_t *h)
             sb_jw_kspan(w, "comment", h->comment);
         }
         return;
+    case SB_HOOK_VISITOR_ERASED:
+        sb_jw_key(w, "visitor");
+        sb_jw_obj(w);
+        sb_jw_kstr(w, "channel", sb_channel_name(h->channel));
+        sb_jw_kspan(w, "id", h->visitor);
+        sb_jw_obj_end(w);
+        sb_jw_kspan(w, "by", h->agent);
+        return;
     case SB_HOOK_CONV_ENDED:
         sb_jw_kspan(w, "by", h->agent);
         sb_jw_kstr(w, "reason", sb_why_name(h->why));

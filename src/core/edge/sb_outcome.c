@@ -33,6 +33,7 @@ static const sb_refusal_name_t  sb_refusals[SB_REFUSE_COUNT] = {
     [SB_REFUSE_BUILTIN_GROUP] = { 409, "builtin_group" },
     [SB_REFUSE_GROUP_IN_USE] = { 409, "group_in_use" },
     [SB_REFUSE_NOT_BLOCKED] = { 404, "not_blocked" },
+    [SB_REFUSE_UNKNOWN_VISITOR] = { 404, "unknown_visitor" },
     [SB_REFUSE_TENANT_PAUSED] = { 503, "tenant_paused" },
     [SB_REFUSE_TENANT_MOVED] = { 421, "tenant_moved" },
     [SB_REFUSE_FOREIGN_ACCOUNT] = { 403, "foreign_account" },
@@ -167,6 +168,10 @@ sb_refusal_answer(const sb_cmd_t *cmd, const sb_result_t *res,
         sb_answer_error(ans, r->status, r->code, "%s on %s is not blocked",
                         cmd->target, sb_channel_name(cmd->channel));
         break;
+    case SB_REFUSE_UNKNOWN_VISITOR:
+        sb_answer_error(ans, r->status, r->code, "nothing of %s on %s",
+                        cmd->target, sb_channel_name(cmd->channel));
+        break;
     case SB_REFUSE_TENANT_PAUSED:
         sb_tenant_paused_answer(ans);
         break;
@@ -270,6 +275,23 @@ sb_pause_answer(const sb_cmd_t *cmd, sb_answer_t *ans)
 }
 
 
+/* {"erased": {counts}, "audit": n}: what a visitor's erasure removed */
+static void
+sb_erased_answer(const sb_cmd_t *cmd, const sb_erased_t *e,
+    sb_answer_t *ans)
+{
+    sb_jw_t  w;
+
+    sb_jw_init(&w, 256);
+    sb_jw_obj(&w);
+    sb_jw_kstr(&w, "channel", sb_channel_name(cmd->channel));
+    sb_jw_kstr(&w, "visitor", cmd->target);
+    sb_render_erased(&w, e);
+    sb_jw_obj_end(&w);
+    (void) sb_jw_answer(&w, 200, ans);
+}
+
+
 /* {"replayed": n}: the failed events back in the outbox (a slice) */
 static void
 sb_replay_answer(const sb_result_t *res, sb_answer_t *ans)
@@ -350,6 +372,9 @@ sb_result_answer(sb_store_t *st, MDB_txn *txn, const sb_cmd_t *cmd,
         sb_query_account(st, txn, cmd->tenant, cmd->channel, cmd->target,
                          ans);
         ans->status = ans->status == 200 && created ? 201 : ans->status;
+        return;
+    case SB_CMD_ERASE_VISITOR:
+        sb_erased_answer(cmd, &res->visitor_erased, ans);
         return;
     default:
         ans->status = 204;

@@ -473,3 +473,21 @@ sb_render_block(sb_jw_t *w, const sb_block_t *b)
     }
     sb_jw_obj_end(w);
 }
+
+
+/* "erased": {counts}, "audit": n, inside the caller's object */
+void
+sb_render_erased(sb_jw_t *w, const sb_erased_t *e)
+{
+    sb_jw_key(w, "erased");
+    sb_jw_obj(w);
+    sb_jw_kint(w, "conversations", e->conversations);
+    sb_jw_kint(w, "messages", e->messages);
+    sb_jw_kint(w, "events", e->events);
+    sb_jw_kint(w, "outbox", e->outbox);
+    sb_jw_kint(w, "deliveries", e->deliveries);
+    sb_jw_kint(w, "idempotency", e->idempotency);
+    sb_jw_kint(w, "blocks", e->blocks);
+    sb_jw_obj_end(w);
+    sb_jw_kint(w, "audit", (int64_t) e->audit);
+}

@@ -135,6 +135,16 @@ typedef struct {
     char      credited[SB_ID_MAX + 1];
 } sb_ledger_t;
 
+/* An erasure's audit line (issue 20): who, when, what it removed, and
+ * whom only as a digest (SHA-256 of tenant, channel, visitor). */
+typedef struct {
+    int64_t        at;
+    char           by[SB_ID_MAX + 1];
+    uint8_t        channel;
+    unsigned char  digest[32];
+    sb_erased_t    counts;
+} sb_audit_t;
+
 /* An outbox row: one event for the event webhooks, the facts it carries
  * typed, and its sending's state. Byte strings point into the record. */
 typedef struct {
@@ -179,6 +189,8 @@ void sb_block_encode(sb_wr_t *w, const sb_block_t *b);
 int sb_block_decode(const void *p, size_t n, sb_block_t *b);
 void sb_idem_encode(sb_wr_t *w, const sb_idem_t *i);
 int sb_idem_decode(const void *p, size_t n, sb_idem_t *i);
+void sb_audit_encode(sb_wr_t *w, const sb_audit_t *a);
+int sb_audit_decode(const void *p, size_t n, sb_audit_t *a);
 void sb_ledger_encode(sb_wr_t *w, const sb_ledger_t *l);
 int sb_ledger_decode(const void *p, size_t n, sb_ledger_t *l);
 void sb_outevent_encode(sb_wr_t *w, const sb_outevent_t *h);

@@ -18,6 +18,7 @@ sb_record_ok(int db, const void *p, size_t n, const sb_config_t *cfg)
         sb_idem_t      i;
         sb_ledger_t    l;
         sb_outevent_t  o;
+        sb_audit_t     au;
     } u;
     sb_span_t  x, y;
 
@@ -31,6 +32,7 @@ sb_record_ok(int db, const void *p, size_t n, const sb_config_t *cfg)
     case SB_DB_IDEM:    return sb_idem_decode(p, n, &u.i) == 0;
     case SB_DB_LEDGER:  return sb_ledger_decode(p, n, &u.l) == 0;
     case SB_DB_HOOK:    return sb_outevent_decode(p, n, &u.o) == 0;
+    case SB_DB_AUDIT:   return sb_audit_decode(p, n, &u.au) == 0;
     case SB_DB_GROUP:   return sb_pair_decode(p, n, 'G', &x, &y) == 0;
     case SB_DB_CANNED:  return sb_pair_decode(p, n, 'K', &x, &y) == 0;
     default:            return 0;

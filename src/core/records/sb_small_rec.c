@@ -124,6 +124,56 @@ sb_ledger_decode(const void *p, size_t n, sb_ledger_t *l)
 }
 
 
+void
+sb_audit_encode(sb_wr_t *w, const sb_audit_t *a)
+{
+    const sb_erased_t  *e = &a->counts;
+
+    sb_wr_head(w, 'E', SB_REC_VERSION);
+    sb_wr_i64(w, a->at);
+    sb_wr_str(w, a->by);
+    sb_wr_u8(w, a->channel);
+    sb_wr_raw(w, a->digest, sizeof(a->digest));
+    sb_wr_u32(w, e->conversations);
+    sb_wr_u32(w, e->messages);
+    sb_wr_u32(w, e->events);
+    sb_wr_u32(w, e->outbox);
+    sb_wr_u32(w, e->deliveries);
+    sb_wr_u32(w, e->idempotency);
+    sb_wr_u32(w, e->blocks);
+}
+
+
+int
+sb_audit_decode(const void *p, size_t n, sb_audit_t *a)
+{
+    sb_erased_t          *e = &a->counts;
+    const unsigned char  *d;
+    sb_rd_t               r;
+
+    sb_rd_init(&r, p, n);
+    if (sb_rd_head(&r, 'E', SB_REC_VERSION) != 0) {
+        return MDB_CORRUPTED;
+    }
+    a->at = sb_rd_i64(&r);
+    sb_rd_str(&r, a->by, sizeof(a->by));
+    a->channel = sb_rd_u8(&r);
+    d = sb_rd_take(&r, sizeof(a->digest));
+    if (d) {
+        memcpy(a->digest, d, sizeof(a->digest));
+    }
+    e->conversations = sb_rd_u32(&r);
+    e->messages = sb_rd_u32(&r);
+    e->events = sb_rd_u32(&r);
+    e->outbox = sb_rd_u32(&r);
+    e->deliveries = sb_rd_u32(&r);
+    e->idempotency = sb_rd_u32(&r);
+    e->blocks = sb_rd_u32(&r);
+    return sb_rd_done(&r) == 0 && d && a->channel < SB_CH_COUNT
+           ? 0 : MDB_CORRUPTED;
+}
+
+
 /* Two strings under a type: a group ('G': name) or canned ('K': title,
  * text). */
 void

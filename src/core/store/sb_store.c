@@ -18,7 +18,7 @@ static const char *sb_db_names[SB_DB_COUNT] = {
     "meta", "conv", "thread", "handlers", "tags", "tagged", "open",
     "agent", "held", "group", "member", "ready", "seen", "queue", "state",
     "event", "idem", "ledger", "deadline", "canned", "block", "counter",
-    "hook", "visit"
+    "hook", "visit", "audit"
 };
 
 

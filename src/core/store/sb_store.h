@@ -35,6 +35,7 @@ enum {
     SB_DB_COUNTER,    /* t kind ...        -> int64 (stats) */
     SB_DB_HOOK,       /* t 'p' conv id | t 'f' id -> outbox row */
     SB_DB_VISIT,      /* t ch visitor conv -> "" (a visitor's, issue 20) */
+    SB_DB_AUDIT,      /* t seq             -> an erasure's audit line */
     SB_DB_COUNT
 };
 

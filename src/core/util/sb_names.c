@@ -37,7 +37,8 @@ static const char *const  sb_statuses[SB_STATUS_COUNT] = {
 
 static const char *const  sb_whys[SB_WHY_COUNT] = {
     NULL, "agent", "auto_close", "blocked", "snoozed", "released",
-    "first_reply_timeout", "reply_timeout", "transferred", "agent_removed"
+    "first_reply_timeout", "reply_timeout", "transferred", "agent_removed",
+    "erased"
 };
 
 static const char *const  sb_hooks[SB_HOOK_COUNT] = {
@@ -45,7 +46,7 @@ static const char *const  sb_hooks[SB_HOOK_COUNT] = {
     "conversation.unassigned", "conversation.transferred",
     "conversation.snoozed", "conversation.woke", "conversation.released",
     "conversation.ended", "message.created", "message.failed",
-    "agent.status_changed"
+    "agent.status_changed", "visitor.erased"
 };
 
 static const char *const  sb_deliveries[] = {
@@ -208,7 +209,7 @@ sb_cmd_name(int type)
         "put_agent", "delete_agent", "put_group", "delete_group",
         "put_canned", "delete_canned", "unblock", "fire", "delivered",
         "purge", "hook_sent", "hook_replay", "pause", "resume",
-        "reconcile", "put_account", "delete_account"
+        "reconcile", "put_account", "delete_account", "erase_visitor"
     };
 
     return type >= 0 && type < SB_CMD_COUNT ? names[type] : "?";
