@@ -49,6 +49,19 @@ my $per = (used() - $u0) / $BACKLOG;
 diag(sprintf('%.0f bytes of store per conversation (a visitor message, an '
              . 'answer, the system entries, events, handler, ledger, dedupe '
              . 'row)', $per));
+# and a message more in a conversation that stays open
+my $long = $t->say_visitor('long', 'chat', $text)->{json}{conversation};
+my $MSGS = 1000;
+$u0 = used();
+my $said = grep { $_->{status} == 201 }
+           map { $t->say_visitor('long', 'chat', $text) } 1 .. $MSGS;
+is($said, $MSGS, "$MSGS messages more in one conversation");
+diag(sprintf('%.0f bytes of store per visitor message of %d characters in '
+             . 'an open conversation (thread entry, events in the agent\'s '
+             . 'and the visitor\'s logs)', (used() - $u0) / $MSGS,
+             length $text));
+is($t->post("/agent/conversations/$long/end", $ann, {})->{status}, 200,
+   'that conversation ends too');
 $t->{http} = "switchboard_retention 1s; $keep";
 $t->write_conf;
 $t->reload;
